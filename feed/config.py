@@ -1,0 +1,116 @@
+"""Feed configuration from the environment (and, in the app, Streamlit secrets).
+
+``FeedConfig`` is frozen and hashable because the Streamlit singleton getter is keyed
+by it: stable configuration in, one process-wide manager out. The token is kept out
+of ``repr`` and every string the feed logs goes through :func:`redact`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from feed.plans import Plan, plan_named
+from feed.symbols import parse_watchlist
+
+__all__ = ["DEFAULT_SYMBOLS", "FeedConfig", "redact"]
+
+# The seed article's four rows first, then a US + HK mix with a dual-listed pair.
+DEFAULT_SYMBOLS: tuple[str, ...] = (
+    "AAPL.US",
+    "TSLA.US",
+    "700.HK",
+    "9988.HK",
+    "MSFT.US",
+    "NVDA.US",
+    "BABA.US",
+    "3690.HK",
+    "1810.HK",
+    "5.HK",
+)
+
+DEFAULT_WS_BASE = "wss://quote.alltick.co"
+DEFAULT_HTTP_BASE = "https://quote.alltick.co"
+
+_TOKEN_IN_URL = re.compile(r"(token=)[^&\s'\"]+", re.IGNORECASE)
+
+
+def redact(text: object, token: str | None = None) -> str:
+    """Text safe to log or show: any ``token=...`` query value and the token itself masked."""
+    s = str(text)
+    if token:
+        s = s.replace(token, "***")
+    return _TOKEN_IN_URL.sub(r"\1***", s)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    """Everything a FeedManager needs; no token means demo mode (built-in simulator)."""
+
+    token: str | None = field(default=None, repr=False)
+    ws_base: str = DEFAULT_WS_BASE
+    http_base: str = DEFAULT_HTTP_BASE
+    plan: str = "free"
+    default_symbols: tuple[str, ...] = DEFAULT_SYMBOLS
+
+    # Timing (seconds). Protocol values by default; tests shrink them.
+    heartbeat_interval: float = 10.0
+    dead_after: float = 25.0
+    request_interval: float = 1.1
+    token_request_interval: float = 3.0
+    reconnect_floor: float | None = None  # None: the plan's reconnect spacing
+    stable_after: float = 30.0  # a link up this long resets the backoff
+    publish_interval: float = 0.002
+    quiet_after: float = 60.0
+
+    # Limits.
+    history_len: int = 2_000
+    queue_capacity: int = 100_000
+    bad_print_band: float | None = None  # e.g. 0.2 holds a tick 20 % off the last price
+    max_watch: int = 500
+
+    # Demo mode: the simulator's seed and whether its markets trade around the clock.
+    simulator_seed: int = 0
+    demo_sessions: str = "always"
+
+    @property
+    def demo(self) -> bool:
+        return not self.token
+
+    @property
+    def plan_limits(self) -> Plan:
+        # The simulator grants a professional plan so each market gets its own thread.
+        return plan_named("professional" if self.demo else self.plan)
+
+    @property
+    def reconnect_spacing(self) -> float:
+        return self.plan_limits.reconnect_floor if self.reconnect_floor is None else self.reconnect_floor
+
+    def with_(self, **changes: object) -> FeedConfig:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> FeedConfig:
+        """Read ``ALLTICK_*`` and ``QUOTES_SYMBOLS``; bad values raise ValueError naming the variable."""
+        env = os.environ if env is None else env
+        token = (env.get("ALLTICK_TOKEN") or "").strip() or None
+        plan = (env.get("ALLTICK_PLAN") or "free").strip().lower()
+        plan_named(plan)  # validate early with a clear message
+        symbols = DEFAULT_SYMBOLS
+        raw = env.get("QUOTES_SYMBOLS")
+        if raw and raw.strip():
+            parsed, errors = parse_watchlist(raw)
+            if errors:
+                raise ValueError("QUOTES_SYMBOLS: " + "; ".join(str(e) for e in errors))
+            symbols = tuple(s.code for s in parsed)
+        values: dict[str, object] = {
+            "token": token,
+            "plan": plan,
+            "default_symbols": symbols,
+            "ws_base": (env.get("ALLTICK_WS_BASE") or DEFAULT_WS_BASE).rstrip("/"),
+            "http_base": (env.get("ALLTICK_HTTP_BASE") or DEFAULT_HTTP_BASE).rstrip("/"),
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

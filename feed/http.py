@@ -1,0 +1,350 @@
+"""AllTick HTTP client: latest trades, daily and minute K-lines, static info.
+
+The WebSocket stream carries trades only, and a closed market is silent for hours, so
+everything a table needs at start-up (last price, previous close, names) and after an
+outage (the gap fill) comes from here.
+
+Errors form a small tree, each carrying the endpoint and AllTick ``ret`` but never the
+token (``httpx`` style)::
+
+    HttpError
+    ├── AuthError        HTTP 401 / ret 401: stop, tell the user
+    ├── RateLimited      HTTP 429 / ret 429, 605, 606 / body without ``ret``: pace down
+    ├── CodeInvalid      ret 600 / 604: the code, not the call, is bad
+    └── PlanLimit        ret 603: too many items for the plan
+
+Requests go through one seam, ``transport(method, url, body) -> (status, bytes)``, which
+tests replace; every request waits its turn in a per-token :class:`RateLimiter`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+import orjson
+
+from feed.codec import Rejected, Ret, Tick, tick_from_fields
+from feed.config import redact
+from feed.plans import Plan
+from feed.symbols import Endpoint
+
+__all__ = [
+    "AllTickHttp",
+    "AuthError",
+    "Bar",
+    "CodeInvalid",
+    "HttpError",
+    "PlanLimit",
+    "RateLimited",
+    "RateLimiter",
+    "StaticInfo",
+    "Transport",
+    "urllib_transport",
+]
+
+log = logging.getLogger("feed.http")
+
+Transport = Callable[[str, str, bytes | None], tuple[int, bytes]]
+
+_BASE_PATH = {Endpoint.STOCK: "/quote-stock-b-api", Endpoint.FOREX: "/quote-b-api"}
+KLINE_1M = 1
+KLINE_DAILY = 8
+
+
+class HttpError(Exception):
+    def __init__(self, endpoint: str, message: str, *, ret: int | None = None, status: int | None = None):
+        self.endpoint = endpoint
+        self.ret = ret
+        self.status = status
+        detail = f"ret {ret}" if ret is not None else f"HTTP {status}" if status else "error"
+        super().__init__(f"{endpoint}: {detail}: {message}")
+
+
+class AuthError(HttpError):
+    pass
+
+
+class RateLimited(HttpError):
+    pass
+
+
+class CodeInvalid(HttpError):
+    pass
+
+
+class PlanLimit(HttpError):
+    pass
+
+
+class Bar(NamedTuple):
+    """One K-line bar; ``time_s`` is epoch seconds (bars use seconds, ticks milliseconds)."""
+
+    time_s: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class StaticInfo(NamedTuple):
+    code: str
+    name: str
+    currency: str
+    exchange: str
+
+
+def urllib_transport(method: str, url: str, body: bytes | None, timeout: float = 10.0) -> tuple[int, bytes]:
+    """The production transport: stdlib urllib, so the runtime needs no HTTP library."""
+    req = urllib.request.Request(url, data=body, method=method)
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read() or b""
+
+
+class RateLimiter:
+    """Spaces calls per named bucket (``query``, ``batch``); shared by one token's callers."""
+
+    def __init__(self, intervals: dict[str, float], *, clock: Callable[[], float] = time.monotonic):
+        self._intervals = dict(intervals)
+        self._next: dict[str, float] = dict.fromkeys(intervals, 0.0)
+        self._lock = threading.Lock()
+        self._clock = clock
+
+    def reserve(self, bucket: str) -> float:
+        """Claim the next slot and return how long to wait for it."""
+        with self._lock:
+            now = self._clock()
+            at = max(now, self._next[bucket])
+            self._next[bucket] = at + self._intervals[bucket]
+            return at - now
+
+    def penalize(self, bucket: str, seconds: float) -> None:
+        """Push the bucket back after the server said we were too fast."""
+        with self._lock:
+            self._next[bucket] = max(self._next[bucket], self._clock() + seconds)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), max(1, size)):
+        yield items[i : i + size]
+
+
+class AllTickHttp:
+    """Calls the classic ``?token=&query=`` API on the stock and forex bases."""
+
+    def __init__(
+        self,
+        base: str,
+        token: str,
+        plan: Plan,
+        *,
+        transport: Transport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        retries: int = 3,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self._base = base.rstrip("/")
+        self._token = token
+        self.plan = plan
+        self._transport = transport or urllib_transport
+        self._sleep = sleep
+        self._retries = retries
+        self._stop = stop or threading.Event()
+        self.limiter = RateLimiter({"query": plan.http_interval, "batch": plan.batch_kline_interval})
+        self.requests = 0
+
+    def __repr__(self) -> str:
+        return f"AllTickHttp(base={self._base!r}, plan={self.plan.name!r})"
+
+    # --- the one place requests are made -------------------------------------------
+
+    def _call(self, endpoint: Endpoint, path: str, data: dict[str, Any], *, post: bool = False) -> dict:
+        trace = f"{path.strip('/')}-{time.time_ns() % 10**12}"
+        payload = orjson.dumps({"trace": trace, "data": data})
+        url = f"{self._base}{_BASE_PATH[endpoint]}{path}?token={urllib.parse.quote(self._token, safe='')}"
+        if not post:
+            url += "&query=" + urllib.parse.quote(payload.decode(), safe="")
+        name = f"{_BASE_PATH[endpoint]}{path}"
+        bucket = "batch" if post else "query"
+        delay = 1.0
+        for attempt in range(self._retries + 1):
+            wait = self.limiter.reserve(bucket)
+            if wait > 0 and self._stop.wait(wait):
+                raise HttpError(name, "stopped")
+            try:
+                self.requests += 1
+                status, body = self._transport("POST" if post else "GET", url, payload if post else None)
+                return self._check(name, status, body)
+            except RateLimited as exc:
+                if attempt == self._retries:
+                    raise
+                log.warning("rate limited on %s; retrying in %.1fs", name, delay)
+                self.limiter.penalize(bucket, delay)
+                last: HttpError = exc
+            except OSError as exc:
+                # Network errors carry the URL in some messages: redact before it travels.
+                err = HttpError(name, redact(f"{type(exc).__name__}: {exc}", self._token))
+                if attempt == self._retries:
+                    raise err from None
+                log.warning("%s", err)
+                last = err
+            if self._stop.wait(delay):
+                raise last
+            delay = min(delay * 2, 30.0)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _check(name: str, status: int, body: bytes) -> dict:
+        if status == 401:
+            raise AuthError(name, "token invalid or expired", status=401)
+        if status == 429:
+            raise RateLimited(name, "too many requests", status=429)
+        try:
+            msg = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise HttpError(name, "response is not JSON", status=status) from None
+        if not isinstance(msg, dict):
+            raise HttpError(name, "response is not an object", status=status)
+        if "ret" not in msg:
+            # The bare {"error_msg": "Too many requests"} seen in the wild.
+            raise RateLimited(name, str(msg.get("error_msg") or "response without ret"), status=status)
+        ret = msg.get("ret")
+        text = str(msg.get("msg") or "")
+        if ret == Ret.OK:
+            data = msg.get("data")
+            return data if isinstance(data, dict) else {}
+        if ret == Ret.TOKEN_INVALID:
+            raise AuthError(name, text or "token invalid", ret=401)
+        if ret in (Ret.RATE_LIMIT, Ret.TOO_MANY_REQUESTS, Ret.TOO_MANY_CLOSING):
+            raise RateLimited(name, text, ret=ret)
+        if ret in (Ret.CODE_INVALID, Ret.CODE_UNAUTHORIZED):
+            raise CodeInvalid(name, text, ret=ret)
+        if ret == Ret.TOKEN_LEVEL:
+            raise PlanLimit(name, text, ret=ret)
+        raise HttpError(name, text, ret=ret if isinstance(ret, int) else None, status=status)
+
+    # --- endpoints ------------------------------------------------------------------
+
+    def trade_ticks(self, endpoint: Endpoint, codes: list[str]) -> tuple[list[Tick], set[str]]:
+        """Latest trade per code, and the codes the server refused (ret 600/604).
+
+        A batch refused with 600 is split in halves until the bad codes are isolated,
+        so one typo never costs the rest of the watchlist its prices.
+        """
+        ticks: list[Tick] = []
+        invalid: set[str] = set()
+        for chunk in _chunks(list(codes), self.plan.codes_per_query):
+            self._trade_tick_chunk(endpoint, chunk, ticks, invalid)
+        return ticks, invalid
+
+    def _trade_tick_chunk(self, endpoint: Endpoint, codes: list[str], out: list[Tick], bad: set[str]) -> None:
+        try:
+            data = self._call(endpoint, "/trade-tick", {"symbol_list": [{"code": c} for c in codes]})
+        except CodeInvalid:
+            if len(codes) == 1:
+                bad.add(codes[0])
+                return
+            mid = len(codes) // 2
+            self._trade_tick_chunk(endpoint, codes[:mid], out, bad)
+            self._trade_tick_chunk(endpoint, codes[mid:], out, bad)
+            return
+        wanted = set(codes)
+        for item in data.get("tick_list") or []:
+            if not isinstance(item, dict):
+                continue
+            tick = tick_from_fields(item)
+            if isinstance(tick, Rejected):
+                log.warning("trade-tick: dropped %s (%s)", tick.code, tick.reason)
+            elif tick.code in wanted:
+                out.append(tick)
+
+    def daily_bars(self, endpoint: Endpoint, codes: list[str]) -> tuple[dict[str, list[Bar]], set[str]]:
+        """The latest two daily bars per code via ``/batch-kline`` (oldest first)."""
+        out: dict[str, list[Bar]] = {}
+        invalid: set[str] = set()
+        for chunk in _chunks(list(codes), self.plan.batch_kline_items):
+            self._daily_chunk(endpoint, chunk, out, invalid)
+        return out, invalid
+
+    def _daily_chunk(self, endpoint: Endpoint, codes: list[str], out: dict, bad: set[str]) -> None:
+        items = [
+            {"code": c, "kline_type": KLINE_DAILY, "kline_timestamp_end": 0, "query_kline_num": 2, "adjust_type": 0}
+            for c in codes
+        ]
+        try:
+            data = self._call(endpoint, "/batch-kline", {"data_list": items}, post=True)
+        except CodeInvalid:
+            if len(codes) == 1:
+                bad.add(codes[0])
+                return
+            mid = len(codes) // 2
+            self._daily_chunk(endpoint, codes[:mid], out, bad)
+            self._daily_chunk(endpoint, codes[mid:], out, bad)
+            return
+        for entry in data.get("kline_list") or []:
+            if isinstance(entry, dict) and entry.get("code") in codes:
+                out[entry["code"]] = _bars(entry.get("kline_data"))
+
+    def kline(self, endpoint: Endpoint, code: str, kline_type: int, count: int) -> list[Bar]:
+        data = self._call(
+            endpoint,
+            "/kline",
+            {
+                "code": code,
+                "kline_type": kline_type,
+                "kline_timestamp_end": 0,
+                "query_kline_num": min(count, 500),
+                "adjust_type": 0,
+            },
+        )
+        return _bars(data.get("kline_list"))
+
+    def static_info(self, codes: list[str]) -> dict[str, StaticInfo]:
+        """Names and currencies (stock base only; forex has no static info)."""
+        out: dict[str, StaticInfo] = {}
+        for chunk in _chunks(list(codes), self.plan.codes_per_query):
+            try:
+                data = self._call(Endpoint.STOCK, "/static_info", {"symbol_list": [{"code": c} for c in chunk]})
+            except CodeInvalid:
+                continue
+            for item in data.get("static_info_list") or []:
+                if isinstance(item, dict) and isinstance(item.get("symbol"), str):
+                    out[item["symbol"]] = StaticInfo(
+                        item["symbol"],
+                        str(item.get("name_en") or item.get("name_hk") or item.get("name_cn") or ""),
+                        str(item.get("currency") or ""),
+                        str(item.get("exchange") or ""),
+                    )
+        return out
+
+
+def _bars(raw: object) -> list[Bar]:
+    bars: list[Bar] = []
+    for b in raw if isinstance(raw, list) else []:
+        try:
+            bars.append(
+                Bar(
+                    int(b["timestamp"]),
+                    float(b["open_price"]),
+                    float(b["high_price"]),
+                    float(b["low_price"]),
+                    float(b["close_price"]),
+                    float(b.get("volume") or 0),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            log.warning("dropped a malformed K-line bar")
+    bars.sort(key=lambda b: b.time_s)
+    return bars

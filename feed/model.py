@@ -1,0 +1,134 @@
+"""Value types shared by the feed and its readers: Quote, PrevClose, status records.
+
+Everything here is immutable: feed threads build new values and swap them in, readers
+(the Streamlit script threads, quant scripts) never see a half-written record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = [
+    "SNAPSHOT_COLUMNS",
+    "ConnectionState",
+    "ConnectionStatus",
+    "EventKind",
+    "FeedEvent",
+    "FeedStatus",
+    "Freshness",
+    "PrevClose",
+]
+
+
+class Freshness(StrEnum):
+    """How far a row's price can be trusted right now; the UI shows the value as is."""
+
+    LIVE = "live"  # market open, updated recently
+    QUIET = "quiet"  # market open and link healthy, but no trade lately
+    CLOSED = "market closed"
+    LUNCH = "lunch break"
+    HOLIDAY = "holiday"
+    RECOVERING = "recovering"  # link back after an outage, gap fill not landed yet
+    DOWN = "feed down"  # link down: the price may be out of date
+    WAITING = "waiting"  # no price received yet
+    NOT_STREAMED = "not streamed"  # over the plan's code cap, or refused by the server
+
+
+class ConnectionState(StrEnum):
+    CONNECTING = "connecting"
+    SUBSCRIBING = "subscribing"
+    LIVE = "live"
+    RECONNECTING = "reconnecting"
+    AUTH_FAILED = "auth failed"
+    STOPPED = "stopped"
+
+
+class EventKind(StrEnum):
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    RECOVERED = "recovered"
+    PLAN_LIMIT = "plan limit"
+    AUTH_FAILED = "auth failed"
+    INVALID_SYMBOL = "invalid symbol"
+    RATE_LIMITED = "rate limited"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class PrevClose:
+    """A previous daily close and where it came from.
+
+    ``trade_date`` is the exchange-local session the close belongs to, so a reader can
+    tell "yesterday's close" from one that is a holiday weekend old.
+    """
+
+    price: float
+    trade_date: dt.date
+    source: str = "kline"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    """Something a user should hear about: connect, disconnect, recovery, limits."""
+
+    seq: int
+    time: dt.datetime
+    kind: EventKind
+    connection: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatus:
+    """Health of one WebSocket connection thread, published with every snapshot."""
+
+    name: str
+    endpoint: str
+    state: ConnectionState
+    markets: tuple[str, ...]
+    symbols: tuple[str, ...]
+    not_streamed: tuple[str, ...]
+    messages: int
+    msgs_per_s: float
+    reconnects: int
+    last_error: str | None
+    connected_since: dt.datetime | None
+    last_message_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """The whole feed's health: what ``FeedManager.status()`` returns."""
+
+    demo: bool
+    plan: str
+    max_connections: int
+    max_codes: int
+    connections: tuple[ConnectionStatus, ...]
+    drops: dict[str, int] = field(default_factory=dict)
+    events: tuple[FeedEvent, ...] = ()
+    invalid_symbols: dict[str, str] = field(default_factory=dict)
+    snapshot_version: int = 0
+    ticks_applied: int = 0
+    auth_error: str | None = None
+
+
+# Columns of FeedManager.snapshot(), in order. One row per watched symbol.
+SNAPSHOT_COLUMNS = (
+    "symbol",  # canonical AllTick code
+    "name",  # English name ("" until static info arrives)
+    "market",  # Market value: US, HK, CN, FX, CRYPTO
+    "currency",
+    "last",  # float, NaN until the first price
+    "prev_close",  # float, NaN until known
+    "change",  # last - prev_close
+    "pct_change",  # percent: 1.57 means +1.57 %
+    "ts",  # exchange time of the last price, tz-aware UTC
+    "age_s",  # seconds since the last price was received
+    "freshness",  # Freshness value
+    "prev_close_date",  # datetime.date of the session prev_close belongs to
+    "streamed",  # bool: False when over the plan's cap or refused
+    "note",  # why a row is not streamed / invalid, else ""
+)

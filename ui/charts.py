@@ -1,0 +1,220 @@
+"""Altair chart builders: the % change heatmap and the cross-market comparison.
+
+Pure functions from DataFrames to ``alt.Chart``; tests read them through
+``chart.to_dict()``. Specs keep their structure from one refresh to the next (fixed
+colour domain, fixed grid width, stable tile order), so the 1 s fragment updates the
+data in place instead of redrawing the view.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import altair as alt
+import pandas as pd
+
+from ui.colors import TILE_NEUTRAL, Convention
+from ui.format import MISSING, format_pct, format_price, price_decimals
+
+__all__ = [
+    "COMPARE_COLORS",
+    "DIMMED_OPACITY",
+    "compare_chart",
+    "compare_frame",
+    "heatmap",
+    "heatmap_frame",
+    "pct_since",
+]
+
+# Tiles whose price is not current (closed market, feed down, waiting) are drawn this faint.
+DIMMED_OPACITY = 0.35
+CURRENT = ("live", "quiet")
+TILE_HEIGHT = 64
+
+# Series colours for the comparison: no pure red or green, those mean direction here.
+COMPARE_COLORS = ("#4da3ff", "#f0a030", "#b07cff", "#22d3ee", "#f472b6", "#facc15", "#94a3b8", "#fb923c")
+
+
+def heatmap_frame(snapshot: pd.DataFrame, columns: int) -> pd.DataFrame:
+    """Tile data: grid position in watchlist order plus preformatted labels."""
+    d = snapshot.reset_index(drop=True)
+    pct = pd.to_numeric(d["pct_change"], errors="coerce")
+    last = pd.to_numeric(d["last"], errors="coerce")
+    prev = pd.to_numeric(d["prev_close"], errors="coerce")
+    decimals = [
+        price_decimals(m, p if not math.isnan(p) else q)
+        for m, p, q in zip(d["market"], last, prev, strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "symbol": d["symbol"].astype(str),
+            "name": d["name"].fillna("").astype(str).replace("", MISSING),
+            "col": d.index % columns,
+            "row": d.index // columns,
+            "pct": pct,
+            # Colour wants a number for every tile; a row without a move sits at the midpoint.
+            "pct_color": pct.fillna(0.0),
+            "pct_label": [format_pct(v) for v in pct],
+            "last_label": [format_price(v, n) for v, n in zip(last, decimals, strict=True)],
+            "prev_label": [format_price(v, n) for v, n in zip(prev, decimals, strict=True)],
+            "status": d["freshness"].astype(str),
+            "dimmed": ~d["freshness"].astype(str).isin(CURRENT),
+        }
+    )
+
+
+def heatmap(
+    snapshot: pd.DataFrame,
+    convention: Convention,
+    domain: float = 5.0,
+    columns: int = 8,
+    neutral: str = TILE_NEUTRAL,
+    legend: bool = False,
+) -> alt.LayerChart:
+    """% change tiles on a fixed diverging scale: ``-domain`` .. 0 .. ``+domain``, clamped.
+
+    The domain never follows the data, so a tile's colour means the same move on every
+    refresh and in every market. Red-up swaps the ends of the range, not the data.
+    """
+    data = heatmap_frame(snapshot, columns)
+    rows = max(1, math.ceil(len(data) / columns))
+    palette = convention.palette
+    color = alt.Color(
+        "pct_color:Q",
+        title="% change",
+        scale=alt.Scale(
+            type="linear",
+            domain=[-domain, domain],
+            domainMid=0,
+            range=[palette.down, neutral, palette.up],
+            clamp=True,
+        ),
+        legend=alt.Legend(orient="bottom", format="+.0f", gradientLength=240) if legend else None,
+    )
+    base = alt.Chart(data).encode(
+        x=alt.X("col:O", axis=None, scale=alt.Scale(domain=list(range(columns)), paddingInner=0.06)),
+        y=alt.Y("row:O", axis=None, scale=alt.Scale(domain=list(range(rows)), paddingInner=0.08)),
+        tooltip=[
+            alt.Tooltip("symbol:N", title="Symbol"),
+            alt.Tooltip("name:N", title="Name"),
+            alt.Tooltip("last_label:N", title="Last"),
+            alt.Tooltip("prev_label:N", title="Prev close"),
+            alt.Tooltip("pct_label:N", title="% change"),
+            alt.Tooltip("status:N", title="Status"),
+        ],
+        opacity=alt.when(alt.datum.dimmed).then(alt.value(DIMMED_OPACITY)).otherwise(alt.value(1.0)),
+    )
+    tiles = base.mark_rect(cornerRadius=4).encode(color=color)
+    symbols = base.mark_text(dy=-9, fontSize=13, fontWeight="bold", color="white").encode(text="symbol:N")
+    moves = base.mark_text(dy=10, fontSize=12, color="white").encode(text="pct_label:N")
+    return (tiles + symbols + moves).properties(height=rows * TILE_HEIGHT, width="container")
+
+
+def pct_since(price: pd.Series | float, prev_close: float) -> pd.Series | float:
+    """% move since the previous close: ``(price / prev_close - 1) * 100``."""
+    return (price / prev_close - 1.0) * 100.0
+
+
+def compare_frame(
+    histories: Mapping[str, pd.DataFrame],
+    prev_closes: Mapping[str, float],
+    tz: str = "UTC",
+    max_points: int = 400,
+) -> pd.DataFrame:
+    """Long format ``symbol, time, price, pct`` for the comparison lines.
+
+    ``time`` is wall-clock time in ``tz`` (naive), so the chart shows the viewer's
+    clock whatever zone the browser is in. Symbols without a usable previous close are
+    left out: a % move needs a base.
+    """
+    parts = []
+    for symbol, hist in histories.items():
+        base = prev_closes.get(symbol)
+        if hist is None or hist.empty or base is None or not base > 0:
+            continue
+        h = hist.dropna(subset=["price"])
+        if len(h) > max_points:
+            step = (len(h) - 1) / (max_points - 1)
+            h = h.iloc[[round(i * step) for i in range(max_points)]]
+        ts = pd.to_datetime(h["ts"], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "symbol": symbol,
+                    "time": ts.to_numpy(),
+                    "price": h["price"].astype(float).to_numpy(),
+                    "pct": pct_since(h["price"].astype(float), float(base)).to_numpy(),
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(
+            {
+                "symbol": pd.Series(dtype=str),
+                "time": pd.Series(dtype="datetime64[ns]"),
+                "price": pd.Series(dtype=float),
+                "pct": pd.Series(dtype=float),
+            }
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def compare_chart(
+    frame: pd.DataFrame,
+    convention: Convention,
+    symbols: Sequence[str] | None = None,
+    tz_label: str = "UTC",
+) -> alt.LayerChart:
+    """Lines of % since previous close, one per symbol, with the latest move labelled.
+
+    Series colours avoid red and green; the end labels carry the direction colour of
+    the viewer's convention.
+    """
+    order = list(symbols) if symbols is not None else list(dict.fromkeys(frame["symbol"]))
+    palette = convention.palette
+    series = alt.Color(
+        "symbol:N",
+        title=None,
+        scale=alt.Scale(domain=order, range=list(COMPARE_COLORS[: max(1, len(order))])),
+        legend=alt.Legend(orient="top", direction="horizontal", symbolType="stroke", labelFontSize=12),
+    )
+    x = alt.X("time:T", title=f"Time ({tz_label})", scale=alt.Scale(type="utc"), axis=alt.Axis(format="%H:%M"))
+    y = alt.Y("pct:Q", title="% since previous close", scale=alt.Scale(zero=False), axis=alt.Axis(format="+.1f"))
+    tooltip = [
+        alt.Tooltip("symbol:N", title="Symbol"),
+        alt.Tooltip("time:T", title=f"Time ({tz_label})", format="%H:%M:%S", scale=alt.Scale(type="utc")),
+        alt.Tooltip("price:Q", title="Price", format=",.4~f"),
+        alt.Tooltip("pct:Q", title="% since prev close", format="+.2f"),
+    ]
+    lines = (
+        alt.Chart(frame)
+        .mark_line(strokeWidth=2, interpolate="linear")
+        .encode(x=x, y=y, color=series, tooltip=tooltip)
+    )
+    zero = alt.Chart(pd.DataFrame({"pct": [0.0]})).mark_rule(color="#8b93a1", strokeDash=[4, 4]).encode(y="pct:Q")
+    last = (
+        alt.Chart(frame)
+        .transform_window(rank="rank()", sort=[alt.SortField("time", order="descending")], groupby=["symbol"])
+        .transform_filter(alt.datum.rank == 1)
+        .transform_calculate(
+            label="(datum.pct > 0 ? '+' : '') + format(datum.pct, '.2f') + '%'",
+            direction="datum.pct > 0 ? 'up' : datum.pct < 0 ? 'down' : 'flat'",
+        )
+    )
+    dots = last.mark_circle(size=50, opacity=1).encode(x=x, y=y, color=series, tooltip=tooltip)
+    labels = last.mark_text(align="left", dx=7, fontSize=12, fontWeight="bold").encode(
+        x=x,
+        y=y,
+        text="label:N",
+        color=alt.Color(
+            "direction:N",
+            scale=alt.Scale(domain=["up", "down", "flat"], range=[palette.up, palette.down, palette.neutral]),
+            legend=None,
+        ),
+    )
+    return (
+        alt.layer(zero, lines, dots, labels)
+        .resolve_scale(color="independent")
+        .properties(height=420, width="container")
+    )

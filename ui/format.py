@@ -1,0 +1,160 @@
+"""Number and time formatting, per market, exact to the displayed digit.
+
+Prices are rounded half-up from their shortest decimal form (``repr``), not from the
+binary float: ``101.505`` shows as ``101.51`` the way an exchange prints it, where
+``f"{101.505:.2f}"`` would give ``101.50``. Each market gets the precision its
+quotes are made in (HK penny stocks in thousandths, FX in pipettes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+import pandas as pd
+
+from feed.symbols import Market
+
+__all__ = [
+    "MISSING",
+    "ZONE_ABBR",
+    "format_change",
+    "format_duration",
+    "format_pct",
+    "format_price",
+    "local_time",
+    "price_decimals",
+    "round_half_up",
+]
+
+MISSING = "—"
+
+# Short zone names traders use; "BJT" rather than "CST", which US readers take as Central.
+ZONE_ABBR: dict[Market, str] = {
+    Market.US: "ET",
+    Market.HK: "HKT",
+    Market.CN: "BJT",
+    Market.FX: "UTC",
+    Market.CRYPTO: "UTC",
+}
+
+
+def _is_missing(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return math.isnan(value)  # type: ignore[arg-type]
+    except TypeError:
+        return False
+
+
+def _market(market: Market | str) -> Market | None:
+    try:
+        return Market(market)
+    except ValueError:
+        return None
+
+
+def price_decimals(market: Market | str, price: float | None) -> int:
+    """Decimals a market quotes this price level in.
+
+    US: cents, sub-dollar stocks in hundredths of a cent. HK: thousandths under HK$10
+    (spreads there are 0.001 to 0.01). A-shares: fen. FX: pipettes (5 decimals), 3
+    for JPY-sized rates, 2 for metals in the thousands. Crypto: by magnitude.
+    """
+    m = _market(market)
+    p = abs(price) if price is not None and not _is_missing(price) else None
+    if m is Market.US:
+        return 4 if p is not None and p < 1 else 2
+    if m is Market.HK:
+        return 3 if p is not None and p < 10 else 2
+    if m is Market.CN:
+        return 2
+    if m is Market.FX:
+        if p is None or p < 50:
+            return 5
+        return 3 if p < 1000 else 2
+    if m is Market.CRYPTO:
+        if p is None or p >= 1000:
+            return 2
+        return 4 if p >= 1 else 6
+    return 2
+
+
+def round_half_up(value: float, decimals: int) -> Decimal:
+    """Round the way a quote board does: half away from zero, from the shortest repr.
+
+    ``round(x, 10)`` first removes subtraction noise (``101.5 - 100.495`` is
+    ``1.0049999999999955``, really ``1.005``) before the decimal rounding.
+    """
+    try:
+        exact = Decimal(repr(round(float(value), 10)))
+    except (InvalidOperation, ValueError, OverflowError):
+        return Decimal("NaN")
+    return exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def format_price(value: float | None, decimals: int) -> str:
+    """``2650.35`` -> ``"2,650.35"``; missing -> an em dash."""
+    if _is_missing(value):
+        return MISSING
+    return f"{round_half_up(value, decimals):,.{decimals}f}"  # type: ignore[arg-type]
+
+
+def format_change(value: float | None, decimals: int) -> str:
+    """A signed price move: ``"+1.23"``, ``"-0.50"``, ``"0.00"``."""
+    if _is_missing(value):
+        return MISSING
+    rounded = round_half_up(value, decimals)  # type: ignore[arg-type]
+    if rounded == 0:
+        return f"{abs(rounded):,.{decimals}f}"
+    return f"{rounded:+,.{decimals}f}"
+
+
+def format_pct(value: float | None, decimals: int = 2) -> str:
+    """A percent move already in percent units: ``1.57`` -> ``"+1.57%"``."""
+    if _is_missing(value):
+        return MISSING
+    rounded = round_half_up(value, decimals)  # type: ignore[arg-type]
+    if rounded == 0:
+        return f"{abs(rounded):.{decimals}f}%"
+    return f"{rounded:+,.{decimals}f}%"
+
+
+def local_time(ts: dt.datetime | None, market: Market | str, now: dt.datetime | None = None) -> str:
+    """Exchange-local time of a price with the zone named: ``"16:00:00 ET"``.
+
+    A price from an earlier local day gets its date too (``"Nov 21 16:00:00 ET"``), so
+    a Friday close seen on Monday morning is not mistaken for a fresh print.
+    """
+    if ts is None or pd.isna(ts):
+        return MISSING
+    m = _market(market)
+    tz = m.tz if m is not None else dt.UTC
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=dt.UTC)
+    local = ts.astimezone(tz)
+    now_local = (now or dt.datetime.now(dt.UTC)).astimezone(tz)
+    abbr = ZONE_ABBR.get(m, "UTC") if m is not None else "UTC"
+    clock = local.strftime("%H:%M:%S")
+    if local.date() != now_local.date():
+        return f"{local.strftime('%b')} {local.day} {clock} {abbr}"
+    return f"{clock} {abbr}"
+
+
+def format_duration(seconds: float | None) -> str:
+    """A short countdown: ``"45s"``, ``"12m"``, ``"2h 05m"``, ``"3d 4h"``."""
+    if seconds is None or _is_missing(seconds):
+        return MISSING
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    minutes, _ = divmod(s, 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"
