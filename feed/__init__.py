@@ -1,0 +1,27 @@
+"""Cross-market live quotes from AllTick: one feed, one normalized snapshot.
+
+    from feed import FeedConfig, FeedManager
+    with FeedManager(FeedConfig.from_env()) as feed:
+        feed.subscribe(["AAPL.US", "700.HK"])
+        feed.wait_ready()
+        print(feed.snapshot())
+
+No ``ALLTICK_TOKEN`` means demo mode: a built-in AllTick simulator on loopback.
+"""
+
+from feed.config import FeedConfig
+from feed.manager import FeedManager, Watch
+from feed.model import Freshness
+from feed.symbols import InvalidSymbol, Market, Symbol, parse_symbol, parse_watchlist
+
+__all__ = [
+    "FeedConfig",
+    "FeedManager",
+    "Freshness",
+    "InvalidSymbol",
+    "Market",
+    "Symbol",
+    "Watch",
+    "parse_symbol",
+    "parse_watchlist",
+]

@@ -145,6 +145,7 @@ class QuoteBook:
         watched = self.watched
         drops = self.drops
         band = self._band
+        applied = 0
         for t in ticks:
             code = t.code
             if code not in watched:
@@ -166,7 +167,7 @@ class QuoteBook:
                     drops[DropReason.BAD_PRINT] += 1
             # Defence in depth: the codec already refuses these.
             if not (t.price > 0 and math.isfinite(t.price)):
-                drops[DropReason.NON_FINITE if t.price > 0 else DropReason.NON_POSITIVE] += 1
+                drops[DropReason.NON_POSITIVE if math.isfinite(t.price) else DropReason.NON_FINITE] += 1
                 continue
             quotes[code] = Quote(code, t.price, t.seq, t.time_ms, t.volume, received, source)
             series = self.history.get(code)
@@ -174,7 +175,8 @@ class QuoteBook:
                 series = self.history[code] = MinuteSeries(self._history_cap)
             series.update(t.time_ms // 60_000, t.price)
             changed.add(code)
-        self.applied += len(changed)
+            applied += 1
+        self.applied += applied
         return changed
 
     def _confirm(self, t: Tick, band: float) -> bool:

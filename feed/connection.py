@@ -15,6 +15,7 @@ and gets replaced.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -163,10 +164,8 @@ class Connection:
         self._wake.set()
         ws = self._ws
         if ws is not None:
-            try:
+            with contextlib.suppress(Exception):  # a dead socket may fail to close any way it likes
                 ws.shutdown()
-            except Exception:  # noqa: BLE001 - closing a dead socket may fail any way it likes
-                pass
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         self.state = ConnectionState.STOPPED
@@ -209,7 +208,7 @@ class Connection:
                 self.stats.last_error = str(exc)
                 self._listener.on_event(self, EventKind.AUTH_FAILED, str(exc))
                 continue
-            except Exception as exc:  # noqa: BLE001 - any failure means: reconnect
+            except Exception as exc:
                 self._record_error(exc)
                 got_response = False
             finally:
@@ -237,6 +236,8 @@ class Connection:
         self._close()
 
     def _record_error(self, exc: BaseException) -> None:
+        if self._stop.is_set():
+            return  # our own shutdown closed the socket
         text = redact(f"{type(exc).__name__}: {exc}".rstrip(": "), self._token)
         if isinstance(exc, websocket.WebSocketTimeoutException):
             text = "timeout"
@@ -246,10 +247,8 @@ class Connection:
     def _close(self) -> None:
         ws, self._ws = self._ws, None
         if ws is not None:
-            try:
+            with contextlib.suppress(Exception):
                 ws.close(timeout=0.2)
-            except Exception:  # noqa: BLE001
-                pass
 
     def _session(self, *, after_reconnect: bool) -> bool:
         """One connected session; returns whether the server answered anything."""
@@ -372,7 +371,9 @@ class Connection:
             return recovering
         if ret == Ret.TOKEN_LEVEL:
             self.subscribed = pending
-            self._listener.on_event(self, EventKind.PLAN_LIMIT, f"{self.name}: {text}: the plan refuses this list")
+            self._listener.on_event(
+                self, EventKind.PLAN_LIMIT, f"{self.name}: {text}: the plan refuses this list"
+            )
             return False
         if ret in (Ret.RATE_LIMIT, Ret.TOO_MANY_REQUESTS, Ret.TOO_MANY_CLOSING):
             self._pace_penalty = min(10.0, self._pace_penalty * 2 + 1.0)

@@ -261,6 +261,7 @@ class AllTickHttp:
             self._trade_tick_chunk(endpoint, codes[mid:], out, bad)
             return
         wanted = set(codes)
+        seen: set[str] = set()
         for item in data.get("tick_list") or []:
             if not isinstance(item, dict):
                 continue
@@ -269,6 +270,13 @@ class AllTickHttp:
                 log.warning("trade-tick: dropped %s (%s)", tick.code, tick.reason)
             elif tick.code in wanted:
                 out.append(tick)
+                seen.add(tick.code)
+        missing = [c for c in codes if c not in seen]
+        if len(codes) > 1 and missing:
+            # A batch may leave unknown codes out silently; ask for each one alone, where
+            # an unknown code answers 600 and a quiet one answers an empty list.
+            for code in missing:
+                self._trade_tick_chunk(endpoint, [code], out, bad)
 
     def daily_bars(self, endpoint: Endpoint, codes: list[str]) -> tuple[dict[str, list[Bar]], set[str]]:
         """The latest two daily bars per code via ``/batch-kline`` (oldest first)."""
@@ -280,7 +288,13 @@ class AllTickHttp:
 
     def _daily_chunk(self, endpoint: Endpoint, codes: list[str], out: dict, bad: set[str]) -> None:
         items = [
-            {"code": c, "kline_type": KLINE_DAILY, "kline_timestamp_end": 0, "query_kline_num": 2, "adjust_type": 0}
+            {
+                "code": c,
+                "kline_type": KLINE_DAILY,
+                "kline_timestamp_end": 0,
+                "query_kline_num": 2,
+                "adjust_type": 0,
+            }
             for c in codes
         ]
         try:
@@ -316,7 +330,9 @@ class AllTickHttp:
         out: dict[str, StaticInfo] = {}
         for chunk in _chunks(list(codes), self.plan.codes_per_query):
             try:
-                data = self._call(Endpoint.STOCK, "/static_info", {"symbol_list": [{"code": c} for c in chunk]})
+                data = self._call(
+                    Endpoint.STOCK, "/static_info", {"symbol_list": [{"code": c} for c in chunk]}
+                )
             except CodeInvalid:
                 continue
             for item in data.get("static_info_list") or []:

@@ -45,6 +45,7 @@ from feed.model import (
     Freshness,
     PrevClose,
 )
+from feed.prevclose import prev_close
 from feed.symbols import Endpoint, InvalidSymbol, Market, parse_symbol, parse_watchlist
 
 __all__ = ["FeedManager", "Watch"]
@@ -128,11 +129,15 @@ class FeedManager:
         self._info: dict[str, StaticInfo] = {}
         self._seeded: set[str] = set()
         self._paths_requested: set[str] = set()
+        self._paths: dict[str, list[tuple[int, float]]] = {}
+        self._row_index: dict[str, int] = {}
         self._invalid: dict[str, str] = {}
         self._recovering: dict[str, set[str]] = {}
         # Connections.
         self._connections: dict[str, Connection] = {}
-        self._shared: dict[Endpoint, bool] = {e: self._plan.max_connections < len(_MARKETS_OF[e]) for e in Endpoint}
+        self._shared: dict[Endpoint, bool] = {
+            e: self._plan.max_connections < len(_MARKETS_OF[e]) for e in Endpoint
+        }
         self._pacer = TokenPacer(self.config.token_request_interval)
         self._rates: dict[str, tuple[float, int, float]] = {}
         # Events and HTTP jobs.
@@ -247,7 +252,9 @@ class FeedManager:
                 if self._watches.get(watch_id) == tuple(valid):
                     return
                 self._watches[watch_id] = tuple(valid)
-            union = tuple(dict.fromkeys(c for w in self._watches.values() for c in w))[: self.config.max_watch]
+            union = tuple(dict.fromkeys(c for w in self._watches.values() for c in w))[
+                : self.config.max_watch
+            ]
             if union == self._watched:
                 return
             added = [c for c in union if c not in self._watched]
@@ -347,13 +354,16 @@ class FeedManager:
     def on_over_cap(self, conn: Connection) -> None:
         endpoint = conn.endpoint
         if self._shared[endpoint]:
-            self._event(EventKind.PLAN_LIMIT, conn.name, "the server keeps closing the connection right after open")
+            self._event(
+                EventKind.PLAN_LIMIT, conn.name, "the server keeps closing the connection right after open"
+            )
             return
         self._shared[endpoint] = True
         self._event(
             EventKind.PLAN_LIMIT,
             conn.name,
-            "connection closed right after open: over the plan's connection cap; markets now share one connection",
+            "connection closed right after open: over the plan's connection cap; "
+            "markets now share one connection",
         )
         threading.Thread(target=self._sync_connections, name="feed-regroup", daemon=True).start()
 
@@ -384,7 +394,7 @@ class FeedManager:
                 self._event(EventKind.AUTH_FAILED, "http", f"{self._auth_error} ({exc.endpoint})")
             except HttpError as exc:
                 self._event(EventKind.ERROR, "http", str(exc))
-            except Exception:  # noqa: BLE001 - the worker must outlive any one job
+            except Exception:
                 log.exception("HTTP job failed")
 
     def _by_endpoint(self, codes: Iterable[str]) -> dict[Endpoint, list[str]]:
@@ -437,8 +447,6 @@ class FeedManager:
         self._http_ticks.append(([], f"path:{code}"))
         self._paths[code] = [(b.time_s // 60, b.close) for b in bars]
         self._queue.put_many([])
-
-    _paths: dict[str, list[tuple[int, float]]] = {}
 
     def _gap_fill(self, name: str, codes: list[str]) -> None:
         assert self._http is not None
@@ -532,8 +540,6 @@ class FeedManager:
         if not wanted:
             return _EMPTY.copy()
         return frame.take([self._row_index[c] for c in wanted]).reset_index(drop=True)
-
-    _row_index: dict[str, int] = {}
 
     def _frame(self) -> pd.DataFrame:
         snap = self._snap
@@ -632,17 +638,12 @@ class FeedManager:
         trade_date = calendars.trade_date_of(market, time_ms)
         bars = self._daily.get(code)
         fetched_for = self._daily_for.get(code)
-        if bars is not None and fetched_for is not None and trade_date > fetched_for:
+        stale = bars is not None and fetched_for is not None and trade_date > fetched_for
+        if stale and self._daily_requested.get(code) != trade_date:
             # A new session since the bars were fetched: refresh once for this date.
-            if self._daily_requested.get(code) != trade_date:
-                self._daily_requested[code] = trade_date
-                self._job(_P_CLOSES, lambda: self._fetch_daily([code], {code: trade_date}))
-        result = None
-        for bar in reversed(bars or []):
-            bar_date = calendars.trade_date_of(market, bar.time_s * 1000)
-            if bar_date < trade_date:
-                result = PrevClose(bar.close, bar_date)
-                break
+            self._daily_requested[code] = trade_date
+            self._job(_P_CLOSES, lambda: self._fetch_daily([code], {code: trade_date}))
+        result = prev_close(bars, market, time_ms) if bars else None
         tz = market.tz
         start = dt.datetime.combine(trade_date, dt.time(), tz)
         lo = int(start.timestamp() * 1000)
@@ -736,8 +737,12 @@ class FeedManager:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             df = self.snapshot()
-            ok = df[~df["freshness"].isin([Freshness.NOT_STREAMED.value])]
-            if len(ok) and ok["last"].notna().all() and (not need_prev_close or ok["prev_close"].notna().all()):
+            ok = df[df["freshness"] != Freshness.NOT_STREAMED.value]
+            if (
+                len(ok)
+                and ok["last"].notna().all()
+                and (not need_prev_close or ok["prev_close"].notna().all())
+            ):
                 return True
             time.sleep(0.05)
         return False
@@ -746,7 +751,17 @@ class FeedManager:
 _CURRENCY = {Market.US: "USD", Market.HK: "HKD", Market.CN: "CNY", Market.FX: "", Market.CRYPTO: "USDT"}
 
 
+_METALS = {"GOLD": "Gold", "Silver": "Silver", "Platinum": "Platinum", "Palladium": "Palladium"}
+
+
 def _fallback_name(code: str) -> str:
+    """Forex and crypto have no static info endpoint; spell the pair out instead."""
+    if code in _METALS:
+        return _METALS[code]
+    if len(code) == 6 and code.isalpha() and code.isupper():
+        return f"{code[:3]}/{code[3:]}"
+    if code.endswith("USDT") and len(code) > 4:
+        return f"{code[:-4]}/USDT"
     return ""
 
 

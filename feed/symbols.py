@@ -130,7 +130,25 @@ _FX_NAMED = {
 # Common aliases people type for metals; AllTick's code is the vendor name.
 _FX_ALIASES = {"XAUUSD": "GOLD", "XAGUSD": "Silver"}
 _CURRENCIES = frozenset(
-    "USD HKD CNH CNY EUR GBP JPY CHF AUD NZD CAD SGD KRW TWD INR XAU XAG".split()
+    [
+        "USD",
+        "HKD",
+        "CNH",
+        "CNY",
+        "EUR",
+        "GBP",
+        "JPY",
+        "CHF",
+        "AUD",
+        "NZD",
+        "CAD",
+        "SGD",
+        "KRW",
+        "TWD",
+        "INR",
+        "XAU",
+        "XAG",
+    ]
 )
 _CRYPTO_QUOTES = ("USDT", "USD")
 

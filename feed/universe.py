@@ -237,9 +237,13 @@ def tick_size(inst: Instrument, price: Decimal) -> Decimal:
     return Decimal(1).scaleb(-inst.decimals)
 
 
-def round_to_tick(inst: Instrument, price: Decimal) -> Decimal:
-    """``price`` on the instrument's tick grid, never below one tick, at wire precision."""
+def round_to_tick(inst: Instrument, price: Decimal, rounding: str = ROUND_HALF_EVEN) -> Decimal:
+    """``price`` on the instrument's tick grid, never below one tick, at wire precision.
+
+    ``rounding`` lets bar highs round up and lows round down so a bar always
+    contains its open and close.
+    """
     tick = tick_size(inst, price)
-    steps = (price / tick).to_integral_value(ROUND_HALF_EVEN)
+    steps = (price / tick).to_integral_value(rounding)
     rounded = max(steps, Decimal(1)) * tick
     return rounded.quantize(Decimal(1).scaleb(-inst.decimals))

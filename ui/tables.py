@@ -14,13 +14,16 @@ from functools import partial
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from feed.model import SNAPSHOT_COLUMNS, Freshness
 from feed.symbols import Market
 from ui.colors import FRESHNESS_COLORS, Convention, direction_color
 from ui.format import MISSING, format_change, format_pct, format_price, local_time, price_decimals
+from ui.watchlist import market_of
 
 __all__ = [
     "QUOTE_COLUMNS",
     "SUMMARY_COLUMNS",
+    "complete_snapshot",
     "market_summary",
     "quotes_table",
     "snapshot_csv",
@@ -206,3 +209,39 @@ def snapshot_csv(snapshot: pd.DataFrame, now: dt.datetime | None = None) -> byte
     )
     out["ts"] = pd.to_datetime(out["ts"], utc=True).map(lambda t: t.isoformat() if not pd.isna(t) else "")
     return out.to_csv(index=False).encode("utf-8")
+
+
+def complete_snapshot(snapshot: pd.DataFrame, codes: list[str] | tuple[str, ...]) -> pd.DataFrame:
+    """Rows for exactly ``codes``, in order; codes the feed has no row for yet read "waiting".
+
+    The feed publishes a new watchlist on its next snapshot, so a symbol added a moment
+    ago would otherwise be missing from the grid for up to a second.
+    """
+    have = set(snapshot["symbol"]) if not snapshot.empty else set()
+    missing = [c for c in codes if c not in have]
+    if not missing:
+        if list(snapshot["symbol"]) == list(codes):
+            return snapshot
+        return snapshot.set_index("symbol", drop=False).loc[list(codes)].reset_index(drop=True)
+    filler = pd.DataFrame(
+        {
+            "symbol": missing,
+            "name": "",
+            "market": [(m.value if (m := market_of(c)) is not None else "") for c in missing],
+            "currency": "",
+            "last": float("nan"),
+            "prev_close": float("nan"),
+            "change": float("nan"),
+            "pct_change": float("nan"),
+            "ts": pd.Series([pd.NaT] * len(missing), dtype="datetime64[ns, UTC]"),
+            "age_s": float("nan"),
+            "freshness": Freshness.WAITING.value,
+            "prev_close_date": None,
+            "streamed": True,
+            "note": "",
+        },
+        columns=list(SNAPSHOT_COLUMNS),
+    )
+    parts = [p for p in (snapshot, filler) if not p.empty]
+    merged = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return merged.set_index("symbol", drop=False).loc[list(codes)].reset_index(drop=True)

@@ -1,0 +1,50 @@
+"""The Streamlit glue: the only module of ``feed`` that imports Streamlit.
+
+``get_manager`` is the process-wide singleton (one feed for every browser tab), keyed
+by stable configuration only; ``get_session_watch`` is one handle per browser
+session, released when the session ends, so the feed streams the union of what open
+sessions watch and drops symbols nobody watches.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from feed.config import FeedConfig
+from feed.manager import FeedManager, Watch
+
+__all__ = ["get_manager", "get_session_watch", "load_config"]
+
+_KEYS = ("ALLTICK_TOKEN", "ALLTICK_PLAN", "ALLTICK_WS_BASE", "ALLTICK_HTTP_BASE", "QUOTES_SYMBOLS")
+
+
+def load_config() -> FeedConfig:
+    """Environment, overridden by Streamlit secrets when a secrets file exists."""
+    env = {k: v for k, v in os.environ.items() if k in _KEYS}
+    try:
+        for key in _KEYS:
+            if key in st.secrets:
+                env[key] = str(st.secrets[key])
+    except FileNotFoundError:
+        pass  # no secrets.toml: environment only (CI, demo mode)
+    return FeedConfig.from_env(env)
+
+
+@st.cache_resource(show_spinner="Starting the feed…", on_release=lambda m: m.stop())
+def _manager(config: FeedConfig) -> FeedManager:
+    return FeedManager(config).start()
+
+
+def get_manager() -> FeedManager:
+    return _manager(load_config())
+
+
+@st.cache_resource(scope="session", show_spinner=False, on_release=lambda w: w.close())
+def _session_watch(config: FeedConfig) -> Watch:
+    return _manager(config).watch()
+
+
+def get_session_watch() -> Watch:
+    return _session_watch(load_config())

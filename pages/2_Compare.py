@@ -1,0 +1,71 @@
+"""Compare: today's paths of 2 to 8 symbols, across markets, as % since previous close."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.charts import compare_chart, compare_frame
+from ui.layout import setup_page
+from ui.live import feed_alerts, notify_events, render_quotes, viewer_tz
+from ui.tables import complete_snapshot, quotes_table
+
+PICK = "compare_pick"
+MAX_PICK = 8
+
+page = setup_page(
+    "Compare",
+    ":material/stacked_line_chart:",
+    "Today's path of each symbol as % since its own previous close, so a US ADR, its Hong Kong line "
+    "and an A-share read on one scale whatever their currency.",
+)
+manager, state = page.manager, page.state
+watchlist = list(state.watchlist)
+
+# Keep the pick inside the current watchlist; first visit: the first four symbols.
+picked = st.session_state.get(PICK)
+wanted = watchlist[:4] if picked is None else [c for c in picked if c in watchlist][:MAX_PICK]
+if picked != wanted:
+    st.session_state[PICK] = wanted
+picks = st.multiselect(
+    f"Symbols to compare (2 to {MAX_PICK})",
+    options=watchlist,
+    key=PICK,
+    max_selections=MAX_PICK,
+    persist_state="session",
+    placeholder="Pick symbols from your watchlist",
+)
+if len(picks) < 2:
+    st.info(
+        "Pick at least two symbols to compare"
+        + ("." if len(watchlist) >= 2 else ": add more to the watchlist in the sidebar first."),
+        icon=":material/touch_app:",
+    )
+    st.stop()
+
+_, tz_name = viewer_tz()
+
+
+def live_compare() -> None:
+    """The chart and the side-by-side table, from one snapshot read."""
+    snap = complete_snapshot(manager.snapshot(picks), picks)
+    status = manager.status()
+    notify_events(status)
+    feed_alerts(snap, status)
+    prev = dict(zip(snap["symbol"], snap["prev_close"], strict=True))
+    history = {c: manager.history(c) for c in picks}
+    frame = compare_frame(history, prev, tz=tz_name)
+    with st.container(border=True, key="compare_box"):
+        if frame.empty:
+            st.caption("Waiting for prices and previous closes…")
+        st.altair_chart(
+            compare_chart(frame, state.convention, symbols=picks, tz_label=tz_name),
+            key="compare_chart",
+            width="stretch",
+        )
+    missing = [c for c in picks if c not in set(frame["symbol"])]
+    if missing and not frame.empty:
+        st.caption(f"No line yet for {', '.join(missing)}: waiting for a price or a previous close.")
+    render_quotes(quotes_table(snap, history), state.convention, key="compare_grid")
+
+
+st.fragment(live_compare, run_every=state.run_every)()

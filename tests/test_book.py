@@ -1,0 +1,110 @@
+"""The quote book: validation and stale-tick drops, bounded history."""
+
+import math
+
+from feed.book import MinuteSeries, QuoteBook
+from feed.codec import Tick
+
+
+def t(code="AAPL.US", seq=1, time_ms=1_000_000, price=100.0):
+    return Tick(code, seq, time_ms, price, 1.0)
+
+
+def book(**kw):
+    b = QuoteBook(**kw)
+    b.watch(["AAPL.US", "700.HK"])
+    return b
+
+
+def test_newer_ticks_replace_the_row():
+    b = book()
+    b.apply([t(seq=1, price=100.0), t(seq=2, time_ms=1_000_500, price=101.0)], 0.0)
+    assert b.quotes["AAPL.US"].price == 101.0 and b.applied == 2
+
+
+def test_duplicates_and_out_of_order_ticks_are_dropped_and_counted():
+    b = book()
+    b.apply([t(seq=5, time_ms=2_000, price=10.0)], 0.0)
+    b.apply(
+        [
+            t(seq=5, time_ms=2_000, price=10.0),
+            t(seq=4, time_ms=2_100, price=9.0),
+            t(seq=6, time_ms=1_000, price=8.0),
+        ],
+        0.0,
+    )
+    assert b.quotes["AAPL.US"].price == 10.0
+    assert b.drops == {"duplicate": 1, "out_of_order": 2}
+
+
+def test_unknown_codes_never_reach_the_book():
+    b = book()
+    b.apply([t(code="MSFT.US")], 0.0)
+    assert "MSFT.US" not in b.quotes and b.drops["unknown_code"] == 1
+
+
+def test_non_finite_prices_are_refused_even_past_the_codec():
+    b = book()
+    b.apply([t(price=math.nan), t(seq=2, price=-1.0), t(seq=3, price=math.inf)], 0.0)
+    assert "AAPL.US" not in b.quotes
+    assert b.drops["non_finite"] == 2 and b.drops["non_positive"] == 1
+
+
+def test_bad_print_is_held_until_confirmed():
+    b = book(bad_print_band=0.1)
+    b.apply([t(seq=1, price=100.0)], 0.0)
+    b.apply([t(seq=2, time_ms=1_000_001, price=150.0)], 0.0)  # held
+    assert b.quotes["AAPL.US"].price == 100.0
+    b.apply([t(seq=3, time_ms=1_000_002, price=151.0)], 0.0)  # confirms the move
+    assert b.quotes["AAPL.US"].price == 151.0
+
+
+def test_unconfirmed_bad_print_is_dropped():
+    b = book(bad_print_band=0.1)
+    b.apply(
+        [
+            t(seq=1, price=100.0),
+            t(seq=2, time_ms=1_000_001, price=1000.0),
+            t(seq=3, time_ms=1_000_002, price=100.5),
+        ],
+        0.0,
+    )
+    assert b.quotes["AAPL.US"].price == 100.5 and b.drops["bad_print"] == 1
+
+
+def test_unwatching_forgets_the_row():
+    b = book()
+    b.apply([t()], 0.0)
+    b.watch(["700.HK"])
+    assert "AAPL.US" not in b.quotes and "AAPL.US" not in b.history
+
+
+def test_snapshot_is_immutable_and_versioned():
+    b = book()
+    b.apply([t()], 0.0)
+    snap = b.publish(7, 1.0)
+    b.apply([t(seq=2, time_ms=1_000_001, price=2.0)], 0.0)
+    assert snap.version == 7 and snap.quotes["AAPL.US"].price == 100.0
+    try:
+        snap.quotes["X"] = None  # type: ignore[index]
+        raise AssertionError("snapshot mapping accepted a write")
+    except TypeError:
+        pass
+
+
+def test_minute_series_is_bounded_and_fills_gaps_forward():
+    s = MinuteSeries(cap=5)
+    s.update(100, 1.0)
+    s.update(103, 2.0)
+    assert s.points() == [(100, 1.0), (101, 1.0), (102, 1.0), (103, 2.0)]
+    for m in range(104, 120):
+        s.update(m, float(m))
+    assert len(s) == 5 and s.points()[-1] == (119, 119.0) and s.points()[0][0] == 115
+
+
+def test_minute_series_seed_keeps_newer_live_points():
+    s = MinuteSeries()
+    s.update(110, 9.0)
+    s.seed([(100, 5.0), (105, 6.0), (110, 7.0)])
+    pts = dict(s.points())
+    assert pts[100] == 5.0 and pts[110] == 9.0

@@ -1,0 +1,79 @@
+"""Property tests: arbitrary bytes and JSON thrown at the codec and the book.
+
+No exception may escape, and nothing invalid may ever reach a snapshot.
+"""
+
+import json
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from feed.book import QuoteBook
+from feed.codec import Rejected, Response, Tick, decode, decode_request
+
+CODES = ["AAPL.US", "700.HK", "GOLD"]
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+scalar = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["nan", "inf", "-1", "0", "1e999", "12.5", "", "0x10", "1_000"]),
+)
+
+tick_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "code": st.sampled_from(CODES) | st.text(max_size=8) | st.integers(),
+        "seq": scalar,
+        "tick_time": scalar,
+        "price": scalar,
+        "volume": scalar,
+        "turnover": scalar,
+        "trade_direction": scalar,
+    },
+)
+
+
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_never_raise(frame):
+    assert isinstance(decode(frame), Tick | Response | Rejected)
+    decode_request(frame)
+
+
+@given(json_values)
+def test_arbitrary_json_never_raises(value):
+    frame = json.dumps(value).encode()  # stdlib: big ints and NaN tokens included
+    assert isinstance(decode(frame), Tick | Response | Rejected)
+
+
+@settings(max_examples=300)
+@given(st.lists(tick_like, max_size=30))
+def test_nothing_invalid_reaches_the_snapshot(pushes):
+    book = QuoteBook()
+    book.watch(CODES)
+    for data in pushes:
+        frame = json.dumps({"cmd_id": 22998, "data": data}).encode()
+        event = decode(frame)
+        if isinstance(event, Tick):
+            book.apply([event], 0.0)
+    snap = book.publish(1, 0.0)
+    last_seq = {}
+    for code, q in snap.quotes.items():
+        assert code in CODES
+        assert isinstance(q.price, float) and math.isfinite(q.price) and q.price > 0
+        assert q.time_ms > 0
+        last_seq[code] = q.seq
+    # The book only ever moves forward.
+    for code, series in book.history.items():
+        assert all(math.isfinite(p) and p > 0 for _, p in series.points()), code
