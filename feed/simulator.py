@@ -103,7 +103,7 @@ _RATE_LIMITED_BODY = b'{"error_msg":"Too many requests"}'
 
 _BATCH_SECONDS = 0.05  # scheduler period
 _POLL_SECONDS = 0.05  # how often a connection handler looks at its outbox
-_CLOSE_TIMEOUT = 1.0  # wait this long for a client's close frame
+_CLOSE_TIMEOUT = 0.5  # wait this long for a client's close frame (bounds stop())
 _OUTBOX_MAX = 20_000  # frames queued per connection before the oldest are dropped
 _VIOLATION_WINDOW = 10.0  # a second pacing violation within this closes the connection
 _KAPPA = 0.001  # per-tick pull of the log price back to the day's anchor
@@ -343,14 +343,14 @@ class Simulator:
             for q in self._quotes.values():
                 q.next_due = start_mono + q.timing.uniform(0, q.mean_interval)
         self._threads = [
-            threading.Thread(target=self._ws_server.serve_forever, name="feed.simulator-ws", daemon=True),
+            threading.Thread(target=self._ws_server.serve_forever, name="sim-ws", daemon=True),
             threading.Thread(
                 target=self._http_server.serve_forever,
                 kwargs={"poll_interval": 0.1},
-                name="feed.simulator-http",
+                name="sim-http",
                 daemon=True,
             ),
-            threading.Thread(target=self._run_scheduler, name="feed.simulator-ticks", daemon=True),
+            threading.Thread(target=self._run_scheduler, name="sim-ticks", daemon=True),
         ]
         for t in self._threads:
             t.start()

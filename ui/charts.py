@@ -122,7 +122,7 @@ def compare_frame(
     tz: str = "UTC",
     max_points: int = 400,
 ) -> pd.DataFrame:
-    """Long format ``symbol, time, price, pct`` for the comparison lines.
+    """Long format ``symbol, time, clock, price, pct`` for the comparison lines.
 
     ``time`` is wall-clock time in ``tz`` (naive), so the chart shows the viewer's
     clock whatever zone the browser is in. Symbols without a usable previous close are
@@ -143,6 +143,7 @@ def compare_frame(
                 {
                     "symbol": symbol,
                     "time": ts.to_numpy(),
+                    "clock": ts.dt.strftime("%H:%M:%S").to_numpy(),
                     "price": h["price"].astype(float).to_numpy(),
                     "pct": pct_since(h["price"].astype(float), float(base)).to_numpy(),
                 }
@@ -153,6 +154,7 @@ def compare_frame(
             {
                 "symbol": pd.Series(dtype=str),
                 "time": pd.Series(dtype="datetime64[ns]"),
+                "clock": pd.Series(dtype=str),
                 "price": pd.Series(dtype=float),
                 "pct": pd.Series(dtype=float),
             }
@@ -183,7 +185,7 @@ def compare_chart(
     y = alt.Y("pct:Q", title="% since previous close", scale=alt.Scale(zero=False), axis=alt.Axis(format="+.1f"))
     tooltip = [
         alt.Tooltip("symbol:N", title="Symbol"),
-        alt.Tooltip("time:T", title=f"Time ({tz_label})", format="%H:%M:%S", scale=alt.Scale(type="utc")),
+        alt.Tooltip("clock:N", title=f"Time ({tz_label})"),
         alt.Tooltip("price:Q", title="Price", format=",.4~f"),
         alt.Tooltip("pct:Q", title="% since prev close", format="+.2f"),
     ]

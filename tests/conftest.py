@@ -1,0 +1,63 @@
+"""Shared fixtures: a simulator on loopback and a manager wired to it with fast timings."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from feed.config import FeedConfig
+from feed.manager import FeedManager
+from feed.simulator import Simulator
+from tests.support import TOKEN
+
+
+@pytest.fixture(autouse=True)
+def _no_real_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see a developer's real token or symbols."""
+    for key in ("ALLTICK_TOKEN", "ALLTICK_PLAN", "ALLTICK_WS_BASE", "ALLTICK_HTTP_BASE", "QUOTES_SYMBOLS"):
+        monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    options = {"tick_interval": 0.1, "min_request_interval": 0.2, "heartbeat_timeout": 3.0}
+    with Simulator(seed=7, token=TOKEN, **options) as s:
+        yield s
+
+
+@pytest.fixture
+def make_manager() -> Iterator[Callable[..., FeedManager]]:
+    managers: list[FeedManager] = []
+
+    def make(config: FeedConfig) -> FeedManager:
+        m = FeedManager(config).start()
+        managers.append(m)
+        return m
+
+    yield make
+    for m in managers:
+        m.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads() -> Iterator[None]:
+    """No feed or simulator thread may outlive the test that started it."""
+    before = {t.ident for t in threading.enumerate()}
+    yield
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        leaked = [
+            t.name
+            for t in threading.enumerate()
+            if t.ident not in before and t.is_alive() and t.name.startswith(("feed-", "feed."))
+        ]
+        if not leaked:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"threads outlived the test: {leaked}")

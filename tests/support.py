@@ -1,0 +1,38 @@
+"""Helpers shared by the feed tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from feed.config import FeedConfig
+from feed.simulator import Simulator
+
+TOKEN = "tok-0123456789abcdef-SECRET"  # a fake token; tests check it never leaks
+
+
+def wait_until(pred: Callable[[], object], timeout: float = 10.0, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(interval)
+    return bool(pred())
+
+
+def fast_config(sim: Simulator, **overrides: object) -> FeedConfig:
+    """Protocol timings scaled down so a test takes seconds, not minutes."""
+    values: dict[str, object] = {
+        "token": TOKEN,
+        "ws_base": sim.ws_base,
+        "http_base": sim.http_base,
+        "plan": sim.plan,
+        "heartbeat_interval": 0.5,
+        "dead_after": 2.0,
+        "request_interval": 0.25,
+        "token_request_interval": 0.1,
+        "reconnect_floor": 0.2,
+        "stable_after": 1.0,
+    }
+    values.update(overrides)
+    return FeedConfig(**values)  # type: ignore[arg-type]
