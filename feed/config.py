@@ -7,6 +7,7 @@ of ``repr`` and every string the feed logs goes through :func:`redact`.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from feed.plans import Plan, plan_named
 from feed.symbols import parse_watchlist
 
-__all__ = ["DEFAULT_SYMBOLS", "FeedConfig", "redact"]
+__all__ = ["DEFAULT_SYMBOLS", "FeedConfig", "RedactFilter", "redact"]
 
 # The seed article's four rows first, then a US + HK mix with a dual-listed pair.
 DEFAULT_SYMBOLS: tuple[str, ...] = (
@@ -43,6 +44,16 @@ def redact(text: object, token: str | None = None) -> str:
     if token:
         s = s.replace(token, "***")
     return _TOKEN_IN_URL.sub(r"\1***", s)
+
+
+class RedactFilter(logging.Filter):
+    """Masks ``token=...`` in records of loggers we do not format ourselves (servers, libraries)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        if "token=" in msg.lower():
+            record.msg, record.args = redact(msg), None
+        return True
 
 
 @dataclass(frozen=True, slots=True)

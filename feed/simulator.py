@@ -27,6 +27,7 @@ import itertools
 import logging
 import math
 import random
+import re
 import threading
 import time
 from collections import Counter, deque
@@ -55,12 +56,34 @@ from feed.codec import (
     encode_response,
     encode_tick_push,
 )
+from feed.config import RedactFilter
 from feed.symbols import Endpoint, Market
 from feed.universe import UNIVERSE, Instrument, round_to_tick
 
 __all__ = ["HTTP_PATHS", "PLANS", "WS_PATHS", "PlanLimits", "Simulator", "main"]
 
 logger = logging.getLogger("feed.simulator")
+# The server logs request lines, which carry ?token=: mask it like the client does.
+for _name in ("feed.simulator", "feed.simulator.ws"):
+    logging.getLogger(_name).addFilter(RedactFilter())
+_ws_logger = logging.getLogger("feed.simulator.ws")  # websockets' own protocol log
+
+_TOKEN_IN_TEXT = re.compile(r"(token=)[^&\s\"']+")
+
+
+class _RedactToken(logging.Filter):
+    """Tokens are secrets: request lines (ours and websockets') are logged as ``token=***``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "token=" in text:
+            record.msg = _TOKEN_IN_TEXT.sub(r"\1***", text)
+            record.args = None
+        return True
+
+
+for _logger in (logger, _ws_logger):
+    _logger.addFilter(_RedactToken())
 
 WS_PATHS: dict[str, Endpoint] = {
     "/quote-stock-b-ws-api": Endpoint.STOCK,
@@ -102,6 +125,7 @@ HTTP_FAULTS = frozenset({"429", "no_ret", "605"})
 _RATE_LIMITED_BODY = b'{"error_msg":"Too many requests"}'
 
 _BATCH_SECONDS = 0.05  # scheduler period
+_MAX_TRADES_PER_BATCH = 20  # so tick_interval below the batch period still means more trades
 _POLL_SECONDS = 0.05  # how often a connection handler looks at its outbox
 _CLOSE_TIMEOUT = 0.5  # wait this long for a client's close frame (bounds stop())
 _OUTBOX_MAX = 20_000  # frames queued per connection before the oldest are dropped
@@ -326,10 +350,11 @@ class Simulator:
             self.host,
             self._ws_port,
             process_request=self._ws_process_request,
+            open_timeout=2.0,  # a socket that never sends its upgrade must not hold stop()
             ping_interval=None,  # AllTick uses app-level heartbeats; keep the wire quiet
             close_timeout=_CLOSE_TIMEOUT,
             compression=None,
-            logger=logging.getLogger("feed.simulator.ws"),
+            logger=_ws_logger,
         )
         try:
             self._http_server = _HttpServer((self.host, self._http_port), self)
@@ -417,6 +442,10 @@ class Simulator:
             q.low = min(q.open, q.last)
             q.frozen = freeze
             q.day = self._local_date(q.inst, self.clock())
+            # A pinned price is a trade like any other: newer seq and time, so a client
+            # that fetches it over HTTP (a gap fill) sees it as news, not a duplicate.
+            q.seq += 1
+            q.time_ms = max(q.time_ms + 1, int(self.clock() * 1000))
 
     def push_tick(
         self,
@@ -687,13 +716,16 @@ class Simulator:
             if self._paused:
                 return
             for q in self._quotes.values():
-                if q.next_due > now:
-                    continue
-                q.next_due = now + q.timing.expovariate(1.0 / q.mean_interval)
-                if q.frozen or not open_now[q.inst.market]:
-                    continue
-                frame = self._walk(q, now_ms)
-                self._deliver(q.inst.code, self._with_faults(q, frame, now_ms))
+                if now - q.next_due > 1.0:  # woke late (e.g. after pause()): no burst of catch-up trades
+                    q.next_due = now
+                trades = 0
+                while q.next_due <= now and trades < _MAX_TRADES_PER_BATCH:
+                    q.next_due += q.timing.expovariate(1.0 / q.mean_interval)
+                    trades += 1
+                    if q.frozen or not open_now[q.inst.market]:
+                        continue
+                    frame = self._walk(q, now_ms)
+                    self._deliver(q.inst.code, self._with_faults(q, frame, now_ms))
 
     # --- bars ------------------------------------------------------------------------
 
@@ -1071,7 +1103,7 @@ class Simulator:
 
 class _HttpHandler(BaseHTTPRequestHandler):
     server: _HttpServer
-    timeout = 5  # a stuck client must not hold a thread past stop()
+    timeout = 2  # a stuck client must not hold a request thread (and stop()) for long
     server_version = "alltick-sim/1.0"
 
     def do_GET(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.charts import heatmap
+from ui.charts import heatmap, scale_legend
 from ui.colors import Convention
 from ui.format import format_pct
 from ui.layout import setup_page
@@ -27,7 +27,8 @@ if not state.watchlist:
     st.info("The watchlist is empty. Add symbols or a preset in the sidebar.", icon=":material/playlist_add:")
     st.stop()
 
-domain = st.segmented_control(
+scale_col, legend_col = st.columns([1, 2], vertical_alignment="bottom")
+domain = scale_col.segmented_control(
     "Colour scale",
     SCALES,
     default=5.0,
@@ -38,6 +39,7 @@ domain = st.segmented_control(
     help="Moves beyond the scale take its end colour (clamped).",
 )
 domain = float(domain or 5.0)
+legend_col.altair_chart(scale_legend(state.convention, domain), key="heat_legend", width="content")
 markets = markets_in(state.watchlist)
 codes = list(state.watchlist)
 up, down = ("red", "green") if state.convention is Convention.RED_UP else ("green", "red")

@@ -33,8 +33,8 @@ def sim() -> Iterator[Simulator]:
 def make_manager() -> Iterator[Callable[..., FeedManager]]:
     managers: list[FeedManager] = []
 
-    def make(config: FeedConfig) -> FeedManager:
-        m = FeedManager(config).start()
+    def make(config: FeedConfig, **kwargs: object) -> FeedManager:
+        m = FeedManager(config, **kwargs).start()
         managers.append(m)
         return m
 

@@ -8,6 +8,9 @@ from collections.abc import Callable
 from feed.config import FeedConfig
 from feed.simulator import Simulator
 
+# Wed 2025-03-05 15:00 UTC: New York is open (10:00 ET), Hong Kong is closed (23:00 HKT).
+US_OPEN = 1741186800.0
+
 TOKEN = "tok-0123456789abcdef-SECRET"  # a fake token; tests check it never leaks
 
 

@@ -16,7 +16,6 @@ from feed.config import FeedConfig
 from feed.model import ConnectionState, EventKind, Freshness
 from feed.simulator import Simulator
 from feed.symbols import InvalidSymbol
-
 from tests.support import TOKEN, fast_config, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,12 +61,31 @@ def test_article_rows_give_exact_percent_changes(sim, make_manager):
 def test_cli_prints_the_article_percent_changes(sim):
     pin_article(sim)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLTICK_", "QUOTES_"))}
-    env.update(ALLTICK_TOKEN=TOKEN, ALLTICK_PLAN="professional", ALLTICK_WS_BASE=sim.ws_base,
-               ALLTICK_HTTP_BASE=sim.http_base)
+    env.update(
+        ALLTICK_TOKEN=TOKEN,
+        ALLTICK_PLAN="professional",
+        ALLTICK_WS_BASE=sim.ws_base,
+        ALLTICK_HTTP_BASE=sim.http_base,
+    )
     out = subprocess.run(
-        [sys.executable, "-m", "feed", "snapshot", "--symbols", ",".join(ARTICLE), "--wait", "10",
-         "--format", "json"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+        [
+            sys.executable,
+            "-m",
+            "feed",
+            "snapshot",
+            "--symbols",
+            ",".join(ARTICLE),
+            "--wait",
+            "10",
+            "--format",
+            "json",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     rows = {r["symbol"]: r for r in json.loads(out.stdout)}
     assert {c: rows[c]["pct_change"] for c in ARTICLE} == ARTICLE_PCT
@@ -78,9 +96,24 @@ def test_cli_prints_the_article_percent_changes(sim):
 def test_cli_demo_mode_works_without_a_token(fmt):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLTICK_", "QUOTES_"))}
     out = subprocess.run(
-        [sys.executable, "-m", "feed", "snapshot", "--symbols", "AAPL.US,700.HK", "--wait", "10",
-         "--format", fmt],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+        [
+            sys.executable,
+            "-m",
+            "feed",
+            "snapshot",
+            "--symbols",
+            "AAPL.US,700.HK",
+            "--wait",
+            "10",
+            "--format",
+            fmt,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     assert "AAPL.US" in out.stdout and "700.HK" in out.stdout and "demo mode" in out.stderr
 
@@ -88,9 +121,24 @@ def test_cli_demo_mode_works_without_a_token(fmt):
 def test_cli_watch_refreshes_in_demo_mode():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLTICK_", "QUOTES_"))}
     out = subprocess.run(
-        [sys.executable, "-m", "feed", "watch", "--symbols", "AAPL.US,9988.HK", "--interval", "0.2",
-         "--count", "3"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+        [
+            sys.executable,
+            "-m",
+            "feed",
+            "watch",
+            "--symbols",
+            "AAPL.US,9988.HK",
+            "--interval",
+            "0.2",
+            "--count",
+            "3",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     assert out.stdout.count("9988.HK") == 3
 
@@ -131,7 +179,9 @@ def test_watches_subscribe_the_union_and_release_on_close(sim, make_manager):
 
 
 def test_heartbeats_keep_a_connection_past_the_server_timeout(make_manager):
-    with Simulator(seed=1, token=TOKEN, heartbeat_timeout=1.5, min_request_interval=0.2, tick_interval=60) as s:
+    with Simulator(
+        seed=1, token=TOKEN, heartbeat_timeout=1.5, min_request_interval=0.2, tick_interval=60
+    ) as s:
         m = make_manager(fast_config(s, heartbeat_interval=0.5, dead_after=30))
         m.subscribe(["AAPL.US"])
         assert s.wait_subscribed("AAPL.US", 10)
@@ -142,7 +192,9 @@ def test_heartbeats_keep_a_connection_past_the_server_timeout(make_manager):
 
 def test_without_heartbeats_the_server_drops_the_link(make_manager):
     """The control for the test above: it can fail."""
-    with Simulator(seed=1, token=TOKEN, heartbeat_timeout=1.5, min_request_interval=0.2, tick_interval=60) as s:
+    with Simulator(
+        seed=1, token=TOKEN, heartbeat_timeout=1.5, min_request_interval=0.2, tick_interval=60
+    ) as s:
         m = make_manager(fast_config(s, heartbeat_interval=100, dead_after=30))
         m.subscribe(["AAPL.US"])
         assert s.wait_subscribed("AAPL.US", 10)
@@ -167,8 +219,13 @@ def test_unknown_code_is_marked_invalid_and_the_rest_keep_streaming(sim, make_ma
     m = make_manager(fast_config(sim))
     m.subscribe(["AAPL.US", "ZZZZ.US"])
     assert wait_until(lambda: "ZZZZ.US" in m.status().invalid_symbols, 10)
-    assert wait_until(lambda: sim.wait_subscribed("AAPL.US", 0.1) and all(
-        "ZZZZ.US" not in c for c in sim.subscriptions().values()), 10)
+    assert wait_until(
+        lambda: (
+            sim.wait_subscribed("AAPL.US", 0.1)
+            and all("ZZZZ.US" not in c for c in sim.subscriptions().values())
+        ),
+        10,
+    )
     row = m.snapshot(["ZZZZ.US"]).iloc[0]
     assert row["freshness"] == Freshness.NOT_STREAMED and "ret 600" in row["note"]
     sim.pause()
@@ -193,7 +250,7 @@ def test_symbols_over_the_plan_cap_are_reported_not_streamed(make_manager):
         over = df[df["freshness"] == Freshness.NOT_STREAMED]
         assert list(over.index) == ["META.US", "GOOGL.US"]
         assert all("5-code cap" in n for n in over["note"])
-        assert not df.loc["AAPL.US", "streamed"] is False
+        assert df.loc["AAPL.US", "streamed"] is not False
         assert any(e.kind == EventKind.PLAN_LIMIT for e in m.status().events)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import struct
 import threading
 import time
@@ -291,8 +292,9 @@ def test_same_seed_gives_the_same_prices() -> None:
             sim.resume()
             return first, [p["price"] for p in pushes(ws, 8)]
 
-    assert run(11) == run(11)
-    assert run(11) != run(12)
+    first = run(11)
+    assert run(11) == first
+    assert run(12) != first
 
 
 # --- WebSocket: auth, limits, pacing, heartbeat ----------------------------------------
@@ -472,22 +474,30 @@ def test_daily_bars_show_set_quote_previous_close_at_local_midnights() -> None:
 
 
 def test_one_minute_bars_ascend_and_end_at_the_last_price() -> None:
-    with running() as sim:
+    now = datetime(2025, 3, 5, 15, 7, 42, tzinfo=UTC).timestamp()
+    query = {
+        "code": "AAPL.US",
+        "kline_type": 1,
+        "kline_timestamp_end": 0,
+        "query_kline_num": 30,
+        "adjust_type": 0,
+    }
+    with running(clock=lambda: now) as sim:
         sim.set_quote("AAPL.US", "201.19", "199.50")
-        status, body = http_get(
-            sim, f"{STOCK_HTTP}/kline", {"code": "AAPL.US", "kline_type": 1, "query_kline_num": 30}
-        )
-        assert status == 200
+        status, body = http_get(sim, f"{STOCK_HTTP}/kline", query)
+        assert status == 200 and body["ret"] == 200
         bars = body["data"]["kline_list"]
         assert len(bars) == 30
         stamps = [int(b["timestamp"]) for b in bars]
-        assert stamps == sorted(stamps) and all(s % 60 == 0 for s in stamps)
+        assert stamps[-1] == int(now) // 60 * 60
         assert {b - a for a, b in itertools.pairwise(stamps)} == {60}
         assert bars[-1]["close_price"] == "201.190000" and bars[0]["open_price"] == "199.500000"
-        again = http_get(
-            sim, f"{STOCK_HTTP}/kline", {"code": "AAPL.US", "kline_type": 1, "query_kline_num": 30}
-        )
-        assert again[1]["data"]["kline_list"] == bars or int(time.time()) % 60 < 2
+        for bar in bars:
+            lo, hi = Decimal(bar["low_price"]), Decimal(bar["high_price"])
+            assert lo <= Decimal(bar["open_price"]) <= hi and lo <= Decimal(bar["close_price"]) <= hi
+        assert http_get(sim, f"{STOCK_HTTP}/kline", query)[1]["data"]["kline_list"] == bars
+        query["query_kline_num"] = 900
+        assert len(http_get(sim, f"{STOCK_HTTP}/kline", query)[1]["data"]["kline_list"]) == 500
 
 
 def test_kline_for_an_unknown_or_wrong_base_code_answers_600() -> None:
@@ -610,3 +620,16 @@ def test_stop_leaves_no_threads_alive() -> None:
     ws.close(timeout=0.1)
     with pytest.raises(RuntimeError, match="not started"):
         _ = Simulator().ws_base
+
+
+def test_the_token_never_appears_in_the_simulator_log(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "tok-0123456789abcdef-SECRET"
+    with running(token=secret) as sim:
+        with client(sim, token=secret) as ws:
+            subscribe(ws, ["AAPL.US"])
+        with pytest.raises(websocket.WebSocketBadStatusException):
+            websocket.create_connection(f"{sim.ws_base}{STOCK}?token={secret}x", timeout=3)
+        http_get(sim, f"{STOCK_HTTP}/trade-tick", {"symbol_list": [{"code": "AAPL.US"}]}, secret)
+    assert "token=***" in caplog.text
+    assert "SECRET" not in caplog.text

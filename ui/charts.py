@@ -25,12 +25,13 @@ __all__ = [
     "heatmap",
     "heatmap_frame",
     "pct_since",
+    "scale_legend",
 ]
 
 # Tiles whose price is not current (closed market, feed down, waiting) are drawn this faint.
 DIMMED_OPACITY = 0.35
 CURRENT = ("live", "quiet")
-TILE_HEIGHT = 64
+TILE_HEIGHT = 76
 
 # Series colours for the comparison: no pure red or green, those mean direction here.
 COMPARE_COLORS = ("#4da3ff", "#f0a030", "#b07cff", "#22d3ee", "#f472b6", "#facc15", "#94a3b8", "#fb923c")
@@ -88,6 +89,8 @@ def heatmap(
             domain=[-domain, domain],
             domainMid=0,
             range=[palette.down, neutral, palette.up],
+            # Straight RGB blends: the default HCL path turns red-to-slate into purple.
+            interpolate="rgb",
             clamp=True,
         ),
         legend=alt.Legend(orient="bottom", format="+.0f", gradientLength=240) if legend else None,
@@ -106,9 +109,49 @@ def heatmap(
         opacity=alt.when(alt.datum.dimmed).then(alt.value(DIMMED_OPACITY)).otherwise(alt.value(1.0)),
     )
     tiles = base.mark_rect(cornerRadius=4).encode(color=color)
-    symbols = base.mark_text(dy=-9, fontSize=13, fontWeight="bold", color="white").encode(text="symbol:N")
-    moves = base.mark_text(dy=10, fontSize=12, color="white").encode(text="pct_label:N")
+    symbols = base.mark_text(dy=-9, fontSize=14, fontWeight="bold", color="white").encode(text="symbol:N")
+    moves = base.mark_text(dy=11, fontSize=13, color="white").encode(text="pct_label:N")
     return (tiles + symbols + moves).properties(height=rows * TILE_HEIGHT, width="container")
+
+
+def scale_legend(convention: Convention, domain: float = 5.0, neutral: str = TILE_NEUTRAL) -> alt.Chart:
+    """A thin colour bar for the heatmap's fixed scale, labelled at both ends and at zero."""
+    steps = 40
+    width = 2 * domain / steps
+    lo = [-domain + i * width for i in range(steps)]
+    data = pd.DataFrame({"lo": lo, "hi": [v + width for v in lo], "mid": [v + width / 2 for v in lo]})
+    palette = convention.palette
+    ticks = [-domain, -domain / 2, 0.0, domain / 2, domain]
+    return (
+        alt.Chart(data)
+        .mark_rect()
+        .encode(
+            x=alt.X(
+                "lo:Q",
+                title=None,
+                scale=alt.Scale(domain=[-domain, domain], nice=False, zero=False),
+                axis=alt.Axis(
+                    values=ticks,
+                    labelExpr="(datum.value > 0 ? '+' : '') + datum.value + '%'",
+                    ticks=False,
+                    domain=False,
+                    grid=False,
+                ),
+            ),
+            x2="hi:Q",
+            color=alt.Color(
+                "mid:Q",
+                legend=None,
+                scale=alt.Scale(
+                    domain=[-domain, domain],
+                    domainMid=0,
+                    range=[palette.down, neutral, palette.up],
+                    interpolate="rgb",
+                ),
+            ),
+        )
+        .properties(height=12, width=260)
+    )
 
 
 def pct_since(price: pd.Series | float, prev_close: float) -> pd.Series | float:
@@ -175,14 +218,22 @@ def compare_chart(
     """
     order = list(symbols) if symbols is not None else list(dict.fromkeys(frame["symbol"]))
     palette = convention.palette
+    series_scale = alt.Scale(domain=order, range=list(COMPARE_COLORS[: max(1, len(order))]))
     series = alt.Color(
         "symbol:N",
         title=None,
-        scale=alt.Scale(domain=order, range=list(COMPARE_COLORS[: max(1, len(order))])),
+        scale=series_scale,
         legend=alt.Legend(orient="top", direction="horizontal", symbolType="stroke", labelFontSize=12),
     )
-    x = alt.X("time:T", title=f"Time ({tz_label})", scale=alt.Scale(type="utc"), axis=alt.Axis(format="%H:%M"))
-    y = alt.Y("pct:Q", title="% since previous close", scale=alt.Scale(zero=False), axis=alt.Axis(format="+.1f"))
+    x = alt.X(
+        "time:T",
+        title=f"Time ({tz_label})",
+        scale=alt.Scale(type="utc"),
+        axis=alt.Axis(format="%H:%M", tickCount=8, labelOverlap=True),
+    )
+    y = alt.Y(
+        "pct:Q", title="% since previous close", scale=alt.Scale(zero=False), axis=alt.Axis(format="+.1f")
+    )
     tooltip = [
         alt.Tooltip("symbol:N", title="Symbol"),
         alt.Tooltip("clock:N", title=f"Time ({tz_label})"),
@@ -194,7 +245,11 @@ def compare_chart(
         .mark_line(strokeWidth=2, interpolate="linear")
         .encode(x=x, y=y, color=series, tooltip=tooltip)
     )
-    zero = alt.Chart(pd.DataFrame({"pct": [0.0]})).mark_rule(color="#8b93a1", strokeDash=[4, 4]).encode(y="pct:Q")
+    zero = (
+        alt.Chart(pd.DataFrame({"pct": [0.0]}))
+        .mark_rule(color="#8b93a1", strokeDash=[4, 4])
+        .encode(y="pct:Q")
+    )
     last = (
         alt.Chart(frame)
         .transform_window(rank="rank()", sort=[alt.SortField("time", order="descending")], groupby=["symbol"])
@@ -204,7 +259,8 @@ def compare_chart(
             direction="datum.pct > 0 ? 'up' : datum.pct < 0 ? 'down' : 'flat'",
         )
     )
-    dots = last.mark_circle(size=50, opacity=1).encode(x=x, y=y, color=series, tooltip=tooltip)
+    dot_color = alt.Color("symbol:N", scale=series_scale, legend=None)
+    dots = last.mark_circle(size=50, opacity=1).encode(x=x, y=y, color=dot_color, tooltip=tooltip)
     labels = last.mark_text(align="left", dx=7, fontSize=12, fontWeight="bold").encode(
         x=x,
         y=y,

@@ -102,19 +102,19 @@ def quotes_column_config(convention: Convention, with_spark: bool = True) -> dic
     """Column setup for the quotes grid; number formats come from the Styler, per row."""
     cc = st.column_config
     config: dict[str, Any] = {
-        "Symbol": cc.TextColumn("Symbol", width=90, pinned=True),
-        "Name": cc.TextColumn("Name", width=170),
-        "Market": cc.TextColumn("Mkt", width=60, help="US, HK, CN (A-shares), FX (forex & metals), CRYPTO"),
-        "Last": cc.NumberColumn("Last", width=95, help="Last traded price, in the quote currency"),
-        "Prev close": cc.NumberColumn("Prev close", width=95, help="Close of the previous session"),
-        "Change": cc.NumberColumn("Change", width=85),
-        "% Chg": cc.NumberColumn("% Chg", width=80),
-        "Time": cc.TextColumn("Last trade", width=135, help="Exchange-local time of the last price"),
-        "Status": cc.TextColumn("Status", width=105, help="live · quiet · market closed · waiting · feed down …"),
+        "Symbol": cc.TextColumn("Symbol", width=88, pinned=True),
+        "Name": cc.TextColumn("Name", width=150),
+        "Market": cc.TextColumn("Mkt", width=52, help="US, HK, CN (A-shares), FX (forex & metals), CRYPTO"),
+        "Last": cc.NumberColumn("Last", width=88, help="Last traded price, in the quote currency"),
+        "Prev close": cc.NumberColumn("Prev close", width=88, help="Close of the previous session"),
+        "Change": cc.NumberColumn("Change", width=74),
+        "% Chg": cc.NumberColumn("% Chg", width=74),
+        "Time": cc.TextColumn("Last trade", width=118, help="Exchange-local time of the last price"),
+        "Status": cc.TextColumn("Status", width=100, help="live · quiet · market closed · waiting · feed down …"),
     }
     if with_spark:
         config["Today"] = cc.LineChartColumn(
-            "Today", width=140, color=convention.sparkline_color, help="Today's price path"
+            "Today", width=110, color=convention.sparkline_color, help="Today's price path"
         )
     return config
 
@@ -153,10 +153,21 @@ def render_summary(snapshot: pd.DataFrame, convention: Convention, min_cols: int
             )
             if row.priced:
                 st.caption(
-                    f"Best **{row.best}** {format_pct(row.best_pct)} · Worst **{row.worst}** {format_pct(row.worst_pct)}"
+                    f"Best **{row.best}** {_tinted(row.best_pct, convention)} · "
+                    f"Worst **{row.worst}** {_tinted(row.worst_pct, convention)}"
                 )
             else:
                 st.caption("Waiting for prices…")
+
+
+def _tinted(pct: float, convention: Convention) -> str:
+    """A % move as markdown in its direction colour (theme green/red match ui.colors)."""
+    text = format_pct(pct)
+    if pd.isna(pct) or pct == 0:
+        return text
+    up = "red" if convention is Convention.RED_UP else "green"
+    down = "green" if up == "red" else "red"
+    return f":{up if pct > 0 else down}[{text}]"
 
 
 def render_clocks(manager: Any, markets: Iterable[Market], run_every: float | None) -> None:

@@ -120,6 +120,9 @@ def _on_clear() -> None:
 
 
 def _chip(code: str) -> str:
+    """Codes with a market suffix say their market; forex, metals and crypto get a tag."""
+    if "." in code:
+        return code
     market = market_of(code)
     return f"{code} · {market.value}" if market is not None else code
 

@@ -1,0 +1,151 @@
+"""Fault matrix: the feed survives the real network, bad data and bad answers.
+
+Each test drives the simulator's fault knobs and checks the documented behaviour.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+
+from feed.model import ConnectionState, EventKind, Freshness
+from feed.simulator import Simulator
+from tests.support import TOKEN, US_OPEN, fast_config, wait_until
+
+US_HK = ["AAPL.US", "MSFT.US", "NVDA.US", "TSLA.US", "700.HK", "9988.HK", "3690.HK", "1810.HK"]
+
+
+def _assert_sane(df) -> None:
+    got = df.dropna(subset=["last"])
+    assert ((got["last"] > 0) & got["last"].map(math.isfinite)).all(), got[["symbol", "last"]]
+
+
+@pytest.mark.slow
+def test_drops_and_garbage_for_half_a_minute_lose_nothing(make_manager):
+    with Simulator(seed=11, token=TOKEN, tick_interval=0.05, min_request_interval=0.2) as sim:
+        m = make_manager(fast_config(sim))
+        m.subscribe(US_HK[:-1])
+        assert m.wait_ready(10)
+        sim.set_faults(garbage_rate=0.05, duplicate_rate=0.1, out_of_order_rate=0.1)
+        seen: dict[str, set[float]] = {c: set() for c in US_HK}
+        started = time.monotonic()
+        next_drop = started + 2.0
+        added = False
+        while time.monotonic() - started < 30:
+            df = m.snapshot()
+            _assert_sane(df)  # no bad price is ever in a snapshot
+            for code, last in zip(df["symbol"], df["last"], strict=True):
+                if not math.isnan(last):
+                    seen[code].add(last)
+            now = time.monotonic()
+            if now >= next_drop:
+                sim.drop_connections()  # abrupt, every few seconds
+                next_drop = now + 3.0
+            if not added and now - started > 12:
+                m.subscribe([US_HK[-1]])  # a symbol added mid-way
+                added = True
+            time.sleep(0.1)
+        # Every symbol kept updating: many distinct prices seen, the late one included.
+        for code, prices in seen.items():
+            assert len(prices) >= 3, f"{code} stopped updating: {sorted(prices)}"
+        sim.set_faults()
+        sim.pause()
+        status = m.status()
+        assert status.connections[0].reconnects >= 5
+        assert {"malformed", "duplicate", "out_of_order"} <= set(status.drops)
+
+        def final_matches() -> bool:
+            df = m.snapshot().set_index("symbol")
+            return all(df.loc[c, "last"] == float(sim.last_price(c)) for c in US_HK)
+
+        # The final snapshot equals the last valid price sent for each symbol.
+        assert wait_until(final_matches, 10), {c: (sim.last_price(c),) for c in US_HK}
+
+
+def test_prices_moved_during_an_outage_show_within_5s_of_reconnecting(sim, make_manager):
+    m = make_manager(fast_config(sim, reconnect_floor=1.0))
+    m.subscribe(["AAPL.US", "700.HK"])
+    assert m.wait_ready(10)
+    sim.stall()  # the link goes silent; nothing is pushed to us any more
+    sim.set_quote("AAPL.US", last="250.25", prev_close="240.00")  # moves while we are away
+    sim.drop_connections()
+    sim.unstall()
+    assert wait_until(lambda: m.status().connections[0].reconnects >= 1, 10)
+    assert wait_until(lambda: m.status().connections[0].state == ConnectionState.LIVE, 10)
+    back = time.monotonic()
+    assert wait_until(lambda: m.snapshot(["AAPL.US"])["last"].iloc[0] == 250.25, 5)
+    assert time.monotonic() - back < 5
+    assert any(e.kind == EventKind.RECOVERED for e in m.status().events)
+
+
+@pytest.mark.slow
+def test_a_silent_half_open_link_is_replaced_within_25s(make_manager):
+    """Default protocol timings: heartbeat every 10 s, dead after 25 s without a frame."""
+    with Simulator(seed=3, token=TOKEN, tick_interval=0.2, heartbeat_timeout=300) as sim:
+        m = make_manager(fast_config(sim, heartbeat_interval=10.0, dead_after=25.0, request_interval=1.1))
+        m.subscribe(["AAPL.US"])
+        assert m.wait_ready(15)
+        sim.stall()  # socket stays up; no pushes, no heartbeat replies, no close
+        stalled = time.monotonic()
+        seq = sim.last_seq("AAPL.US")
+        assert wait_until(lambda: m.status().connections[0].reconnects >= 1, 27)
+        sim.unstall()
+        assert wait_until(
+            lambda: sim.last_seq("AAPL.US") > seq and m.status().connections[0].state == "live", 5
+        )
+        assert wait_until(
+            lambda: m.snapshot(["AAPL.US"])["last"].iloc[0] == float(sim.last_price("AAPL.US")), 5
+        )
+        assert time.monotonic() - stalled < 25 + 5
+        assert "half-open" in (m.status().connections[0].last_error or "") or any(
+            "half-open" in e.message for e in m.status().events
+        )
+
+
+def test_request_pacing_errors_slow_the_client_down_and_it_recovers(make_manager):
+    # The server wants 1 s between requests; the client is (wrongly) told 0.05 s.
+    with Simulator(seed=4, token=TOKEN, min_request_interval=1.0) as sim:
+        m = make_manager(fast_config(sim, request_interval=0.05, heartbeat_interval=0.05))
+        m.subscribe(["AAPL.US"])
+        assert sim.wait_subscribed("AAPL.US", 10)
+        for code in ("MSFT.US", "NVDA.US", "TSLA.US"):
+            m.subscribe([code])
+            time.sleep(0.15)
+        want = {"AAPL.US", "MSFT.US", "NVDA.US", "TSLA.US"}
+        assert wait_until(lambda: want in [set(c) for c in sim.subscriptions().values()], 20)
+        kinds = {e.kind for e in m.status().events}
+        assert EventKind.RATE_LIMITED in kinds
+
+
+@pytest.mark.parametrize("kind", ["429", "no_ret", "605"])
+def test_http_rate_limits_are_retried(sim, make_manager, kind):
+    sim.fail_http(kind, 2)
+    m = make_manager(fast_config(sim))
+    m.subscribe(["AAPL.US", "700.HK"])
+    assert m.wait_ready(15)
+
+
+def test_over_cap_connections_fall_back_to_sharing(make_manager):
+    # The server's plan allows one stock connection; the client believes it has ten.
+    with Simulator(seed=5, token=TOKEN, plan="free", min_request_interval=0.2) as sim:
+        m = make_manager(fast_config(sim, plan="professional"))
+        m.subscribe(["AAPL.US", "700.HK"])
+        assert wait_until(lambda: any(e.kind == EventKind.PLAN_LIMIT for e in m.status().events), 20)
+        assert any("connection cap" in e.message for e in m.status().events)
+        assert wait_until(lambda: [c.name for c in m.status().connections] == ["stock"], 10)
+        assert wait_until(lambda: {"AAPL.US", "700.HK"} in [set(c) for c in sim.subscriptions().values()], 10)
+        sim.pause()
+        sim.push_tick("700.HK", "399.8")
+        sim.push_tick("AAPL.US", "180.01")
+        assert wait_until(lambda: list(m.snapshot(["AAPL.US", "700.HK"])["last"]) == [180.01, 399.8], 10)
+
+
+def test_freshness_shows_a_dead_feed(sim, make_manager):
+    m = make_manager(fast_config(sim, reconnect_floor=30.0), clock=lambda: US_OPEN)
+    m.subscribe(["AAPL.US"])
+    assert m.wait_ready(10)
+    assert wait_until(lambda: m.snapshot()["freshness"].iloc[0] == Freshness.LIVE, 5)
+    sim.drop_connections()
+    assert wait_until(lambda: m.snapshot()["freshness"].iloc[0] == Freshness.DOWN, 5)
