@@ -430,7 +430,7 @@ class FeedManager:
             for code, b in bars.items():
                 self._daily[code] = b
                 self._daily_for[code] = (for_date or {}).get(code) or calendars.trading_date(
-                    self._market_of[code], dt.datetime.now(dt.UTC)
+                    self._market_of[code], dt.datetime.fromtimestamp(self._clock(), dt.UTC)
                 )
                 self._prev_cache.pop(code, None)
 
@@ -507,12 +507,37 @@ class FeedManager:
                 last_publish = now
             if now - last_rates >= 1.0:
                 self._update_rates(now)
+                self._check_rollover()
                 last_rates = now
             if interval > 0:
                 # Coalesce ticks between publishes without adding latency when idle.
                 wait = last_publish + interval - time.monotonic()
                 if wait > 0 and len(q) == 0:
                     time.sleep(min(wait, interval))
+
+    def _check_rollover(self) -> None:
+        """Refresh previous closes at each market's own session boundary.
+
+        Hong Kong rolls to a new trading date hours before New York; a code's daily
+        bars are refetched once its market's calendar has moved past the trading date
+        they were fetched for, not on a global timer.
+        """
+        now = dt.datetime.fromtimestamp(self._clock(), dt.UTC)
+        today: dict[Market, dt.date] = {}
+        due: list[str] = []
+        for code in self._watched:
+            fetched = self._daily_for.get(code)
+            if fetched is None:
+                continue
+            market = self._market_of[code]
+            if market not in today:
+                today[market] = calendars.trading_date(market, now)
+            if today[market] > fetched and self._daily_requested.get(code) != today[market]:
+                self._daily_requested[code] = today[market]
+                due.append(code)
+        if due:
+            log.info("trading date rolled for %d codes: refreshing previous closes", len(due))
+            self._job(_P_CLOSES, lambda: self._fetch_daily(due))
 
     def _update_rates(self, now: float) -> None:
         for name, conn in list(self._connections.items()):

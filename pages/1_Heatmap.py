@@ -27,7 +27,7 @@ if not state.watchlist:
     st.info("The watchlist is empty. Add symbols or a preset in the sidebar.", icon=":material/playlist_add:")
     st.stop()
 
-scale_col, legend_col = st.columns([1, 2], vertical_alignment="bottom")
+scale_col, legend_col = st.columns([1, 3], vertical_alignment="bottom")
 domain = scale_col.segmented_control(
     "Colour scale",
     SCALES,

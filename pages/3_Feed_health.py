@@ -40,11 +40,15 @@ def live_health() -> None:
     if snap is not None:
         feed_alerts(snap, status)
     elif status.auth_error:
-        st.error(f"AllTick refused the token: {escape_markdown(status.auth_error)}", icon=":material/key_off:")
+        st.error(
+            f"AllTick refused the token: {escape_markdown(status.auth_error)}", icon=":material/key_off:"
+        )
 
     live_conns = sum(1 for c in status.connections if str(c.state) == "live")
     cols = st.columns(5)
-    cols[0].metric("Mode", "Demo" if status.demo else "Live", border=True, help="Demo runs a built-in simulator.")
+    cols[0].metric(
+        "Mode", "Demo" if status.demo else "Live", border=True, help="Demo runs a built-in simulator."
+    )
     cols[1].metric("Plan", status.plan.title(), border=True, help="Limits below are this plan's.")
     cols[2].metric(
         "Connections",

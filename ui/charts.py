@@ -115,42 +115,36 @@ def heatmap(
 
 
 def scale_legend(convention: Convention, domain: float = 5.0, neutral: str = TILE_NEUTRAL) -> alt.Chart:
-    """A thin colour bar for the heatmap's fixed scale, labelled at both ends and at zero."""
-    steps = 40
-    width = 2 * domain / steps
-    lo = [-domain + i * width for i in range(steps)]
-    data = pd.DataFrame({"lo": lo, "hi": [v + width for v in lo], "mid": [v + width / 2 for v in lo]})
+    """The heatmap's fixed scale as a strip of swatches, labelled from ``-domain`` to ``+domain``."""
+    steps = [domain * k / 5 for k in range(-5, 6)]
+    data = pd.DataFrame({"pct": steps, "label": [format_pct(v, 0 if domain >= 5 else 1) for v in steps]})
     palette = convention.palette
-    ticks = [-domain, -domain / 2, 0.0, domain / 2, domain]
     return (
         alt.Chart(data)
-        .mark_rect()
+        .mark_rect(cornerRadius=2)
         .encode(
             x=alt.X(
-                "lo:Q",
+                "label:O",
+                sort=None,
                 title=None,
-                scale=alt.Scale(domain=[-domain, domain], nice=False, zero=False),
-                axis=alt.Axis(
-                    values=ticks,
-                    labelExpr="(datum.value > 0 ? '+' : '') + datum.value + '%'",
-                    ticks=False,
-                    domain=False,
-                    grid=False,
-                ),
+                scale=alt.Scale(paddingInner=0.08),
+                axis=alt.Axis(labelAngle=0, ticks=False, domain=False, labelFontSize=11, labelPadding=4),
             ),
-            x2="hi:Q",
             color=alt.Color(
-                "mid:Q",
+                "pct:Q",
                 legend=None,
                 scale=alt.Scale(
+                    type="linear",
                     domain=[-domain, domain],
                     domainMid=0,
                     range=[palette.down, neutral, palette.up],
                     interpolate="rgb",
+                    clamp=True,
                 ),
             ),
+            tooltip=alt.value(None),
         )
-        .properties(height=12, width=260)
+        .properties(height=52, width=440)
     )
 
 
@@ -225,11 +219,14 @@ def compare_chart(
         scale=series_scale,
         legend=alt.Legend(orient="top", direction="horizontal", symbolType="stroke", labelFontSize=12),
     )
+    span = frame["time"].max() - frame["time"].min() if not frame.empty else pd.Timedelta(0)
+    # Seconds matter only while a path is minutes long (right after a symbol is added).
+    time_format = "%H:%M:%S" if span < pd.Timedelta(minutes=10) else "%H:%M"
     x = alt.X(
         "time:T",
         title=f"Time ({tz_label})",
         scale=alt.Scale(type="utc"),
-        axis=alt.Axis(format="%H:%M", tickCount=8, labelOverlap=True),
+        axis=alt.Axis(format=time_format, tickCount=8, labelOverlap=True),
     )
     y = alt.Y(
         "pct:Q", title="% since previous close", scale=alt.Scale(zero=False), axis=alt.Axis(format="+.1f")

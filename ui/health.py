@@ -141,7 +141,9 @@ def not_streamed(status: FeedStatus | None, snapshot: pd.DataFrame | None) -> di
     """Watched symbols the plan or server left out, with the reason when known."""
     out: dict[str, str] = {}
     if snapshot is not None and not snapshot.empty and "streamed" in snapshot:
-        for code, streamed, note in zip(snapshot["symbol"], snapshot["streamed"], snapshot["note"], strict=True):
+        for code, streamed, note in zip(
+            snapshot["symbol"], snapshot["streamed"], snapshot["note"], strict=True
+        ):
             if not bool(streamed):
                 out[str(code)] = str(note or "")
     if status is not None:
@@ -177,7 +179,9 @@ def clock_line(clock: ClockLike, now: dt.datetime | None = None) -> tuple[str, s
     return icon, phase, when
 
 
-def clocks_frame(clocks: Mapping[str, ClockLike] | Sequence[ClockLike], now: dt.datetime | None = None) -> pd.DataFrame:
+def clocks_frame(
+    clocks: Mapping[str, ClockLike] | Sequence[ClockLike], now: dt.datetime | None = None
+) -> pd.DataFrame:
     """Each market's session right now, in exchange-local time."""
     now = now or dt.datetime.now(dt.UTC)
     items = list(clocks.values()) if isinstance(clocks, Mapping) else list(clocks)
@@ -199,7 +203,16 @@ def clocks_frame(clocks: Mapping[str, ClockLike] | Sequence[ClockLike], now: dt.
                 "Early close": "yes" if clock.early_close else "",
             }
         )
-    columns = ["Market", "Phase", "Local time", "Trading date", "Next open", "Next close", "Countdown", "Early close"]
+    columns = [
+        "Market",
+        "Phase",
+        "Local time",
+        "Trading date",
+        "Next open",
+        "Next close",
+        "Countdown",
+        "Early close",
+    ]
     return pd.DataFrame.from_records(rows, columns=columns)
 
 
@@ -212,6 +225,12 @@ def new_events(events: Iterable[FeedEvent], last_seq: int | None) -> list[FeedEv
 
 def toast_for(event: FeedEvent) -> tuple[str, str]:
     """``(text, icon)`` of a toast; the message is shortened, the caller escapes markdown."""
-    head = str(event.kind).capitalize()
-    where = f" ({event.connection})" if event.connection else ""
-    return f"{head}{where}: {shorten(event.message, 160)}", _TOAST_ICONS.get(event.kind, ":material/info:")
+    message = shorten(event.message, 160).strip()
+    where = f"{event.connection} feed" if event.connection else "Feed"
+    if not message:
+        text = f"{where}: {event.kind}"
+    elif event.connection and event.connection in message:
+        text = message  # the feed's messages often name the connection already
+    else:
+        text = f"{where}: {message}"
+    return text[:1].upper() + text[1:], _TOAST_ICONS.get(event.kind, ":material/info:")

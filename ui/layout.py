@@ -12,15 +12,13 @@ from typing import Any
 
 import streamlit as st
 
-from ui.live import render_clocks
-from ui.sidebar import SidebarState, markets_in, render_sidebar
+from ui.sidebar import SidebarState, render_sidebar
 from ui.watchlist import escape_markdown, shorten
 
 __all__ = ["APP_NAME", "DEMO_BANNER", "Page", "setup_page"]
 
 APP_NAME = "Cross-market quotes"
 DEMO_BANNER = "**Demo mode:** simulated data — set `ALLTICK_TOKEN` to stream real quotes."
-CLOCK_REFRESH_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,17 +46,11 @@ def setup_page(title: str, icon: str, blurb: str) -> Page:
         manager = get_manager()
         watch = get_session_watch()
     except ValueError as exc:  # configuration: unknown plan, bad QUOTES_SYMBOLS
-        st.error(f"The feed could not start: {escape_markdown(shorten(str(exc), 300))}", icon=":material/error:")
+        st.error(
+            f"The feed could not start: {escape_markdown(shorten(str(exc), 300))}", icon=":material/error:"
+        )
         st.stop()
     state = render_sidebar(manager, watch)
-    with st.sidebar:
-        st.divider()
-        render_clocks(manager, markets_in(state.watchlist), CLOCK_REFRESH_S if state.live else None)
-        st.caption(
-            "Demo feed: built-in simulator"
-            if manager.config.demo
-            else f"AllTick · {escape_markdown(manager.config.plan)} plan"
-        )
     st.title(f"{icon} {title}", anchor=False)
     st.caption(blurb)
     if manager.config.demo:

@@ -94,7 +94,9 @@ def stream_notice(snapshot: pd.DataFrame, status: FeedStatus | None) -> None:
         lines.append(f"{escape_markdown(shorten(reason, 120)).capitalize()}: {escape_markdown(shown)}")
     head = f"**{len(missing)} watched symbol{'s' if len(missing) != 1 else ''} not streamed.**"
     if status is not None:
-        head += f" The {escape_markdown(status.plan)} plan streams {status.max_codes:,} codes per subscription."
+        head += (
+            f" The {escape_markdown(status.plan)} plan streams {status.max_codes:,} codes per subscription."
+        )
     st.warning("  \n".join([head, *lines]), icon=":material/block:")
 
 
@@ -103,14 +105,16 @@ def quotes_column_config(convention: Convention, with_spark: bool = True) -> dic
     cc = st.column_config
     config: dict[str, Any] = {
         "Symbol": cc.TextColumn("Symbol", width=88, pinned=True),
-        "Name": cc.TextColumn("Name", width=150),
+        "Name": cc.TextColumn("Name", width=175),
         "Market": cc.TextColumn("Mkt", width=52, help="US, HK, CN (A-shares), FX (forex & metals), CRYPTO"),
         "Last": cc.NumberColumn("Last", width=88, help="Last traded price, in the quote currency"),
         "Prev close": cc.NumberColumn("Prev close", width=88, help="Close of the previous session"),
         "Change": cc.NumberColumn("Change", width=74),
         "% Chg": cc.NumberColumn("% Chg", width=74),
         "Time": cc.TextColumn("Last trade", width=118, help="Exchange-local time of the last price"),
-        "Status": cc.TextColumn("Status", width=100, help="live · quiet · market closed · waiting · feed down …"),
+        "Status": cc.TextColumn(
+            "Status", width=100, help="live · quiet · market closed · waiting · feed down …"
+        ),
     }
     if with_spark:
         config["Today"] = cc.LineChartColumn(
@@ -130,6 +134,7 @@ def render_quotes(table: pd.DataFrame, convention: Convention, key: str, max_row
         height=(rows + 1) * ROW_PX + 3,
         column_config=quotes_column_config(convention, with_spark="Today" in table),
         column_order=list(table.columns),
+        placeholder="—",
     )
 
 
@@ -192,5 +197,4 @@ def render_clocks(manager: Any, markets: Iterable[Market], run_every: float | No
             lines.append(f"{icon} **{code}** :{tint}[{phase}]{tail}")
         st.markdown("  \n".join(lines) or "No market clocks.")
 
-    st.markdown("**Markets**")
     st.fragment(clocks, run_every=run_every)()

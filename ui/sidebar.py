@@ -16,11 +16,13 @@ import streamlit as st
 
 from feed.symbols import Market
 from ui.colors import Convention
+from ui.live import render_clocks
 from ui.watchlist import (
     MAX_INPUT_CHARS,
     MAX_WATCHLIST,
     PRESETS,
     add_symbols,
+    escape_markdown,
     from_query,
     market_of,
     remove_symbols,
@@ -37,6 +39,8 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("pages/3_Feed_health.py", "Feed health", ":material/monitor_heart:"),
 )
 REFRESH_CHOICES: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0)
+# Market clocks count down in minutes; refreshing them every 10 s is plenty.
+CLOCK_REFRESH_S = 10.0
 
 # Session-state keys. WATCHLIST is plain state, the others are widget keys.
 WATCHLIST = "watchlist"
@@ -157,7 +161,9 @@ def _render_watchlist(manager: Any) -> None:
                 "(USDCNH), metals (GOLD) and crypto (BTCUSDT)."
             ),
         )
-        st.form_submit_button("Add", key="wl_add_submit", on_click=_on_add, icon=":material/add:", width="stretch")
+        st.form_submit_button(
+            "Add", key="wl_add_submit", on_click=_on_add, icon=":material/add:", width="stretch"
+        )
     for kind, lines in st.session_state.pop(FEEDBACK, []):
         {"error": st.error, "success": st.success, "info": st.info}[kind]("  \n".join(lines))
     st.selectbox(
@@ -179,7 +185,9 @@ def _render_watchlist(manager: Any) -> None:
         placeholder="Nothing watched yet",
     )
     if wl:
-        st.button("Clear watchlist", key="wl_clear", on_click=_on_clear, type="tertiary", icon=":material/delete:")
+        st.button(
+            "Clear watchlist", key="wl_clear", on_click=_on_clear, type="tertiary", icon=":material/delete:"
+        )
 
 
 def _render_display() -> tuple[Convention, bool, float]:
@@ -220,13 +228,22 @@ def render_sidebar(manager: Any, watch: Any) -> SidebarState:
         st.markdown("### :material/candlestick_chart: Cross-market quotes")
         _render_nav(wl)
         st.divider()
+        clocks_box = st.container()
+        st.divider()
         _render_watchlist(manager)
         st.divider()
         convention, live, refresh = _render_display()
+        st.caption(
+            "Feed: built-in simulator (demo mode)"
+            if manager.config.demo
+            else f"Feed: AllTick, {escape_markdown(str(manager.config.plan))} plan"
+        )
     wl = st.session_state[WATCHLIST]
     watch.set(list(wl))
     if st.query_params.get("symbols") != to_query(wl):
         st.query_params["symbols"] = to_query(wl)
+    with clocks_box:
+        render_clocks(manager, markets_in(wl), CLOCK_REFRESH_S if live else None)
     return SidebarState(watchlist=tuple(wl), convention=convention, live=live, refresh_s=refresh)
 
 

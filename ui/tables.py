@@ -133,9 +133,13 @@ def style_quotes(table: pd.DataFrame, convention: Convention) -> Styler:
     for d in sorted(decimals.unique()):
         rows = decimals.index[decimals == d]
         if price_cols:
-            styler = styler.format(partial(format_price, decimals=int(d)), subset=pd.IndexSlice[rows, price_cols])
+            styler = styler.format(
+                partial(format_price, decimals=int(d)), subset=pd.IndexSlice[rows, price_cols]
+            )
         if "Change" in table:
-            styler = styler.format(partial(format_change, decimals=int(d)), subset=pd.IndexSlice[rows, ["Change"]])
+            styler = styler.format(
+                partial(format_change, decimals=int(d)), subset=pd.IndexSlice[rows, ["Change"]]
+            )
     if "% Chg" in table:
         styler = styler.format(format_pct, subset=["% Chg"])
     move_cols = [c for c in ("Change", "% Chg") if c in table]

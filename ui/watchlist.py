@@ -38,7 +38,16 @@ PRESETS: dict[str, tuple[str, ...]] = {
     "Article's four": ("AAPL.US", "TSLA.US", "700.HK", "9988.HK"),
     "US mega caps": ("AAPL.US", "MSFT.US", "NVDA.US", "AMZN.US", "GOOGL.US", "META.US", "TSLA.US", "AVGO.US"),
     "HK tech": ("700.HK", "9988.HK", "3690.HK", "1810.HK", "9618.HK", "1024.HK", "9999.HK", "981.HK"),
-    "Dual-listed pairs": ("BABA.US", "9988.HK", "JD.US", "9618.HK", "BIDU.US", "9888.HK", "NTES.US", "9999.HK"),
+    "Dual-listed pairs": (
+        "BABA.US",
+        "9988.HK",
+        "JD.US",
+        "9618.HK",
+        "BIDU.US",
+        "9888.HK",
+        "NTES.US",
+        "9999.HK",
+    ),
     "A-shares, FX & crypto": ("600519.SH", "000001.SZ", "USDHKD", "USDCNH", "GOLD", "BTCUSDT"),
 }
 
@@ -78,12 +87,17 @@ class WatchlistChange:
                 "characters at a time."
             )
         for exc in self.invalid[:MAX_ERRORS_SHOWN]:
-            lines.append(f"**{escape_markdown(shorten(exc.text))}** is not a valid symbol: {escape_markdown(shorten(exc.reason, 120))}.")
+            bad, why = escape_markdown(shorten(exc.text)), escape_markdown(shorten(exc.reason, 120))
+            lines.append(f"**{bad}** is not a valid symbol: {why}.")
         if len(self.invalid) > MAX_ERRORS_SHOWN:
             lines.append(f"…and {len(self.invalid) - MAX_ERRORS_SHOWN} more invalid entries.")
         if self.over_cap:
             shown = ", ".join(self.over_cap[:MAX_ERRORS_SHOWN])
-            more = f" and {len(self.over_cap) - MAX_ERRORS_SHOWN} more" if len(self.over_cap) > MAX_ERRORS_SHOWN else ""
+            more = (
+                f" and {len(self.over_cap) - MAX_ERRORS_SHOWN} more"
+                if len(self.over_cap) > MAX_ERRORS_SHOWN
+                else ""
+            )
             lines.append(
                 f"The watchlist holds at most {MAX_WATCHLIST} symbols; not added: {shown}{more}. "
                 "Remove some symbols first."
