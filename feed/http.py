@@ -151,7 +151,6 @@ class AllTickHttp:
         plan: Plan,
         *,
         transport: Transport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
         retries: int = 3,
         stop: threading.Event | None = None,
     ) -> None:
@@ -159,7 +158,6 @@ class AllTickHttp:
         self._token = token
         self.plan = plan
         self._transport = transport or urllib_transport
-        self._sleep = sleep
         self._retries = retries
         self._stop = stop or threading.Event()
         self.limiter = RateLimiter({"query": plan.http_interval, "batch": plan.batch_kline_interval})

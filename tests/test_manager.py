@@ -310,3 +310,30 @@ def test_demo_mode_starts_its_own_simulator(make_manager):
     m.subscribe(["AAPL.US", "BTCUSDT"])
     assert m.wait_ready(10)
     assert m.status().demo and m.status().plan == "professional"
+
+
+def test_subscribes_are_paced_across_the_tokens_connections(sim, make_manager):
+    m = make_manager(fast_config(sim, token_request_interval=1.5))
+    m.subscribe(["AAPL.US", "700.HK"])  # two markets, two connections, one token
+    seen: dict[str, float] = {}
+    deadline = time.monotonic() + 10
+    while len(seen) < 2 and time.monotonic() < deadline:
+        for codes in sim.subscriptions().values():
+            for c in codes:
+                seen.setdefault(c, time.monotonic())
+        time.sleep(0.01)
+    assert set(seen) == {"AAPL.US", "700.HK"}
+    # The second connection waited for the token's request spacing.
+    assert abs(seen["AAPL.US"] - seen["700.HK"]) >= 1.4
+
+
+def test_token_pacer_spaces_requests():
+    from feed.connection import TokenPacer
+
+    now = [0.0]
+    pacer = TokenPacer(3.0, clock=lambda: now[0])
+    assert pacer.try_acquire() == 0.0
+    now[0] = 1.0
+    assert pacer.try_acquire() == pytest.approx(2.0)
+    now[0] = 3.0
+    assert pacer.try_acquire() == 0.0

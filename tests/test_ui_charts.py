@@ -49,7 +49,7 @@ def test_heatmap_colours_swap_under_red_up() -> None:
 
 def test_heatmap_tiles_carry_symbol_and_pct_text() -> None:
     chart = heatmap(snapshot_frame(), Convention.GREEN_UP)
-    texts = [layer["encoding"]["text"]["field"] for layer in _layers(chart) if layer["mark"]["type"] == "text"]
+    texts = [lay["encoding"]["text"]["field"] for lay in _layers(chart) if lay["mark"]["type"] == "text"]
     assert texts == ["symbol", "pct_label"]
     data = _data(chart).set_index("symbol")
     assert data.loc["AAPL.US", "pct_label"] == "+1.54%"
@@ -119,7 +119,8 @@ def test_compare_frame_computes_pct_since_previous_close() -> None:
 
 
 def test_compare_frame_shows_wall_clock_in_the_viewer_zone() -> None:
-    frame = compare_frame({"700.HK": _history([400.0], start="2026-11-25 01:30")}, {"700.HK": 400.0}, tz="Asia/Hong_Kong")
+    hist = {"700.HK": _history([400.0], start="2026-11-25 01:30")}
+    frame = compare_frame(hist, {"700.HK": 400.0}, tz="Asia/Hong_Kong")
     assert frame.loc[0, "time"] == pd.Timestamp("2026-11-25 09:30")
     assert frame.loc[0, "clock"] == "09:30:00"
 
@@ -141,7 +142,8 @@ def test_compare_chart_lines_colours_and_tooltips() -> None:
         {"AAPL.US": _history([100.0, 101.5]), "700.HK": _history([400.0, 396.0])},
         {"AAPL.US": 100.0, "700.HK": 400.0},
     )
-    spec = compare_chart(frame, Convention.RED_UP, symbols=["AAPL.US", "700.HK"], tz_label="Asia/Hong_Kong").to_dict()
+    chart = compare_chart(frame, Convention.RED_UP, symbols=["AAPL.US", "700.HK"], tz_label="Asia/Hong_Kong")
+    spec = chart.to_dict()
     marks = [layer["mark"]["type"] for layer in spec["layer"]]
     assert marks == ["rule", "line", "circle", "text"]
     line = spec["layer"][1]["encoding"]

@@ -97,7 +97,13 @@ def test_local_time_handles_missing_and_pandas_timestamps() -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(45, "45s"), (12 * 60 + 5, "12m"), (2 * 3600 + 5 * 60, "2h 05m"), (3 * 86400 + 4 * 3600, "3d 4h"), (-5, "0s")],
+    [
+        (45, "45s"),
+        (12 * 60 + 5, "12m"),
+        (2 * 3600 + 5 * 60, "2h 05m"),
+        (3 * 86400 + 4 * 3600, "3d 4h"),
+        (-5, "0s"),
+    ],
 )
 def test_format_duration_is_short(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text

@@ -23,7 +23,8 @@ T0 = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)
 
 
 def _event(seq: int, kind: EventKind, message: str = "", connection: str = "US") -> FeedEvent:
-    return FeedEvent(seq=seq, time=T0 + dt.timedelta(seconds=seq), kind=kind, connection=connection, message=message)
+    time = T0 + dt.timedelta(seconds=seq)
+    return FeedEvent(seq=seq, time=time, kind=kind, connection=connection, message=message)
 
 
 def _status(**changes: object) -> FeedStatus:
@@ -48,7 +49,10 @@ def _status(**changes: object) -> FeedStatus:
         "max_codes": 5,
         "connections": (conn,),
         "drops": {"stale": 3, "duplicate": 9},
-        "events": (_event(1, EventKind.CONNECTED, "connected (US)"), _event(2, EventKind.INVALID_SYMBOL, "x")),
+        "events": (
+            _event(1, EventKind.CONNECTED, "connected (US)"),
+            _event(2, EventKind.INVALID_SYMBOL, "x"),
+        ),
     }
     values.update(changes)
     return FeedStatus(**values)  # type: ignore[arg-type]
@@ -96,16 +100,17 @@ def test_toast_text_names_the_connection_once() -> None:
 
 def test_not_streamed_merges_snapshot_notes_and_connection_lists() -> None:
     snap = snapshot_frame()
-    snap.loc[1, ["streamed", "note", "freshness"]] = [False, "over the free plan's 5-code cap", "not streamed"]
+    note = "over the free plan's 5-code cap"
+    snap.loc[1, ["streamed", "note", "freshness"]] = [False, note, "not streamed"]
     got = not_streamed(_status(), snap)
-    assert got == {"TSLA.US": "over the free plan's 5-code cap", "NVDA.US": ""}
+    assert got == {"TSLA.US": note, "NVDA.US": ""}
     assert not_streamed(None, None) == {}
 
 
 def test_clock_lines_for_open_closed_lunch_and_crypto() -> None:
     now = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.UTC)  # 10:00 ET, 23:00 HKT
     us = calendars.market_clock(Market.US, now)
-    icon, phase, when = clock_line(us, now)
+    _, phase, when = clock_line(us, now)
     assert phase == "open" and when == "closes in 6h 00m"
     _, phase, when = clock_line(calendars.market_clock(Market.HK, now), now)
     assert phase == "closed" and when == "opens in 10h 30m"

@@ -13,16 +13,21 @@ import pandas as pd
 
 from feed.model import SNAPSHOT_COLUMNS
 
-NOW = dt.datetime(2026, 11, 25, 21, 0, 5, tzinfo=dt.UTC)  # Wed 16:00:05 ET, Thu 05:00:05 HKT
+
+def _utc(hour: int, minute: int, second: int) -> dt.datetime:
+    return dt.datetime(2026, 11, 25, hour, minute, second, tzinfo=dt.UTC)
+
+
+NOW = _utc(21, 0, 5)  # Wed 16:00:05 ET, Thu 05:00:05 HKT
 
 # symbol, name, market, currency, last, prev_close, freshness, ts
 ROWS = [
-    ("AAPL.US", "Apple Inc.", "US", "USD", 231.505, 228.0, "live", dt.datetime(2026, 11, 25, 21, 0, 0, tzinfo=dt.UTC)),
-    ("TSLA.US", "Tesla, Inc.", "US", "USD", 340.1, 345.2, "quiet", dt.datetime(2026, 11, 25, 20, 59, 58, tzinfo=dt.UTC)),
-    ("700.HK", "Tencent", "HK", "HKD", 420.2, 415.0, "market closed", dt.datetime(2026, 11, 25, 8, 8, 0, tzinfo=dt.UTC)),
-    ("1810.HK", "Xiaomi", "HK", "HKD", 8.234, 8.10, "market closed", dt.datetime(2026, 11, 25, 8, 8, 0, tzinfo=dt.UTC)),
-    ("USDCNH", "USD/CNH", "FX", "CNH", 7.23451, 7.2301, "live", dt.datetime(2026, 11, 25, 21, 0, 4, tzinfo=dt.UTC)),
-    ("BTCUSDT", "Bitcoin", "CRYPTO", "USDT", 97123.4, 95000.0, "live", dt.datetime(2026, 11, 25, 21, 0, 5, tzinfo=dt.UTC)),
+    ("AAPL.US", "Apple Inc.", "US", "USD", 231.505, 228.0, "live", _utc(21, 0, 0)),
+    ("TSLA.US", "Tesla, Inc.", "US", "USD", 340.1, 345.2, "quiet", _utc(20, 59, 58)),
+    ("700.HK", "Tencent", "HK", "HKD", 420.2, 415.0, "market closed", _utc(8, 8, 0)),
+    ("1810.HK", "Xiaomi", "HK", "HKD", 8.234, 8.10, "market closed", _utc(8, 8, 0)),
+    ("USDCNH", "USD/CNH", "FX", "CNH", 7.23451, 7.2301, "live", _utc(21, 0, 4)),
+    ("BTCUSDT", "Bitcoin", "CRYPTO", "USDT", 97123.4, 95000.0, "live", _utc(21, 0, 5)),
     ("600519.SH", "Kweichow Moutai", "CN", "CNY", math.nan, 1500.0, "waiting", None),
 ]
 

@@ -28,13 +28,19 @@ def test_every_preset_code_is_canonical(name: str) -> None:
 def test_presets_include_the_issue_lists() -> None:
     assert PRESETS["Article's four"] == ("AAPL.US", "TSLA.US", "700.HK", "9988.HK")
     pairs = PRESETS["Dual-listed pairs"]
-    for us, hk in [("BABA.US", "9988.HK"), ("JD.US", "9618.HK"), ("BIDU.US", "9888.HK"), ("NTES.US", "9999.HK")]:
+    for us, hk in (
+        ("BABA.US", "9988.HK"),
+        ("JD.US", "9618.HK"),
+        ("BIDU.US", "9888.HK"),
+        ("NTES.US", "9999.HK"),
+    ):
         assert pairs.index(hk) == pairs.index(us) + 1
-    assert set(PRESETS["A-shares, FX & crypto"]) == {"600519.SH", "000001.SZ", "USDHKD", "USDCNH", "GOLD", "BTCUSDT"}
+    other = {"600519.SH", "000001.SZ", "USDHKD", "USDCNH", "GOLD", "BTCUSDT"}
+    assert set(PRESETS["A-shares, FX & crypto"]) == other
 
 
 def test_add_accepts_any_parser_form_several_at_once() -> None:
-    change = add_symbols(["AAPL.US"], "tsla, 0700.HK 600519;usdcnh,btc")
+    change = add_symbols(["AAPL.US"], "tsla, 0700.HK 600519;usdcnh,btcusdt")
     assert change.watchlist == ["AAPL.US", "TSLA.US", "700.HK", "600519.SH", "USDCNH", "BTCUSDT"]
     assert change.added == ["TSLA.US", "700.HK", "600519.SH", "USDCNH", "BTCUSDT"]
     assert not change.messages

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from feed.symbols import Market
 from ui.colors import Convention
@@ -141,9 +142,14 @@ def _default_convention() -> Convention:
 
 
 def _render_nav(watchlist: list[str]) -> None:
+    """Links to every page, carrying the watchlist in the URL so the address stays shareable."""
     params = {"symbols": to_query(watchlist)}
     for path, label, icon in PAGES:
-        st.page_link(path, label=label, icon=icon, query_params=params, width="stretch")
+        try:
+            st.page_link(path, label=label, icon=icon, query_params=params, width="stretch")
+        except StreamlitAPIException:
+            # A page run on its own (``streamlit run pages/x.py``, AppTest) knows no other pages.
+            return
 
 
 def _render_watchlist(manager: Any) -> None:
