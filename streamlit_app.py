@@ -72,10 +72,7 @@ def live_quotes() -> None:
     render_quotes(quotes_table(snap, history), state.convention, key="quotes_grid")
     stamp = dt.datetime.now(dt.UTC).strftime("%H:%M:%S UTC")
     live = f"every {state.refresh_s:g} s" if state.live else "paused"
-    st.caption(
-        f"Updated {stamp} · {len(codes)} symbols · refresh {live}",
-        help="Snapshot version shown in Feed health.",
-    )
+    st.container(key="quotes_stamp").caption(f"Updated {stamp} · {len(codes)} symbols · refresh {live}")
 
 
 st.fragment(live_quotes, run_every=state.run_every)()

@@ -121,11 +121,14 @@ def pipeline(fh: Firehose, frames: int, timeout: float, profile: str | None = No
 # --- py-spy --------------------------------------------------------------------------------
 
 
+PY_SPY_EXTRA: list[str] = []
+
+
 def _start_py_spy(path: str) -> subprocess.Popen[bytes]:
     exe = shutil.which("py-spy")
     if exe is None:
         raise SystemExit("--profile needs py-spy: pip install py-spy")
-    cmd = [exe, "record", "--pid", str(os.getpid()), "--rate", "250", "--format", "raw", "--nonblocking"]
+    cmd = [exe, "record", "--pid", str(os.getpid()), "--rate", "250", "--format", "raw", *PY_SPY_EXTRA]
     proc = subprocess.Popen([*cmd, "-o", path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # let it attach before the clock starts
     return proc

@@ -626,6 +626,7 @@ class Simulator:
             day=self._local_date(inst, now_s),
             seq=rng.randint(1_000_000, 90_000_000),
             time_ms=int(now_s * 1000),
+            last_volume=_draw_volume(inst, rate),  # so /trade-tick never shows a zero-size trade
         )
 
     @staticmethod

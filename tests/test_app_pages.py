@@ -149,7 +149,13 @@ def test_feed_health_page_lists_connections_and_clocks() -> None:
     conns = next(t for t in tables if "Connection" in t.columns)
     assert set(conns["Markets"]) <= {"US", "HK"} and len(conns) >= 1
     clocks = next(t for t in tables if "Phase" in t.columns)
-    assert set(clocks["Market"]) == {"US stocks", "Hong Kong stocks", "China A-shares", "Forex & metals", "Crypto"}
+    assert set(clocks["Market"]) == {
+        "US stocks",
+        "Hong Kong stocks",
+        "China A-shares",
+        "Forex & metals",
+        "Crypto",
+    }
     assert {m.label for m in at.metric} >= {"Mode", "Plan", "Connections", "Codes per subscription"}
 
 

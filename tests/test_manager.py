@@ -296,6 +296,7 @@ def test_history_holds_a_bounded_path_seeded_from_minute_bars(sim, make_manager)
     assert m.wait_ready(10)
     m.history("AAPL.US")  # asks for the 1-minute K-line
     assert wait_until(lambda: len(m.history("AAPL.US")) > 30, 10)
+    assert sim.wait_subscribed("AAPL.US", 10)
     sim.pause()
     sim.push_tick("AAPL.US", "201.01")
     assert wait_until(lambda: prices(m, ["AAPL.US"]) == {"AAPL.US": 201.01}, 5)
