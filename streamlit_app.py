@@ -40,6 +40,7 @@ with left:
         options,
         required=True,
         key="quotes_market",
+        persist_state="session",
         format_func=lambda o: "All markets" if o == "All" else Market(o).label,
         label_visibility="collapsed",
     )

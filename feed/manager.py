@@ -258,6 +258,10 @@ class FeedManager:
             if union == self._watched:
                 return
             added = [c for c in union if c not in self._watched]
+            for gone in set(self._watched) - set(union):
+                # The book forgets unwatched rows; a later re-add must be seeded afresh.
+                self._seeded.discard(gone)
+                self._paths_requested.discard(gone)
             self._watched = union
             self._watch_dirty = True
             self._queue.put_many([])  # wake the processor
@@ -444,8 +448,8 @@ class FeedManager:
         if m is None or code not in self._watched:
             return
         bars = self._http.kline(m.endpoint, code, KLINE_1M, 500)
-        self._http_ticks.append(([], f"path:{code}"))
         self._paths[code] = [(b.time_s // 60, b.close) for b in bars]
+        self._http_ticks.append(([], f"path:{code}"))
         self._queue.put_many([])
 
     def _gap_fill(self, name: str, codes: list[str]) -> None:

@@ -13,7 +13,7 @@ from ui.sidebar import markets_in
 from ui.tables import complete_snapshot, market_summary
 
 SCALES = (2.0, 5.0, 10.0)
-TILES_PER_ROW = 8
+TILES_PER_ROW = 6
 
 page = setup_page(
     "Heatmap",
@@ -62,10 +62,12 @@ def live_heatmap() -> None:
             continue
         s = summary.loc[market.value]
         with st.container(border=True, key=f"heat_box_{market.value}"):
-            st.markdown(
-                f"**{market.label}** · {s['symbols']} symbols · ▲ {s['gainers']} ▼ {s['losers']}"
-                f" · average {format_pct(s['avg_pct'])}"
+            moves = (
+                f"▲ {s['gainers']} ▼ {s['losers']} · average {format_pct(s['avg_pct'])}"
+                if s["priced"]
+                else "waiting for prices…"
             )
+            st.markdown(f"**{market.label}** · {s['symbols']} symbols · {moves}")
             st.altair_chart(
                 heatmap(rows, state.convention, domain=domain, columns=TILES_PER_ROW),
                 key=f"heat_{market.value}",

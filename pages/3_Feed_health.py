@@ -61,8 +61,8 @@ def live_health() -> None:
         "Ticks applied",
         f"{status.ticks_applied:,}",
         border=True,
-        help=f"Snapshot version {status.snapshot_version:,}; symbols watched by all sessions: "
-        f"{len(manager.watched()) if hasattr(manager, 'watched') else '?'}",
+        help=f"Snapshot version {status.snapshot_version:,}; symbols watched across all open tabs: "
+        f"{len(manager.watched())}",
     )
 
     st.subheader("Connections", anchor=False)

@@ -338,3 +338,14 @@ def test_token_pacer_spaces_requests():
     assert pacer.try_acquire() == pytest.approx(2.0)
     now[0] = 3.0
     assert pacer.try_acquire() == 0.0
+
+
+def test_a_symbol_removed_and_added_again_is_seeded_again(sim, make_manager):
+    m = make_manager(fast_config(sim))
+    m.subscribe(["AAPL.US", "700.HK"])
+    assert m.wait_ready(10)
+    m.unsubscribe(["700.HK"])
+    assert wait_until(lambda: list(m.snapshot()["symbol"]) == ["AAPL.US"], 5)
+    sim.pause()  # no pushes: only a fresh HTTP seed can fill the row
+    m.subscribe(["700.HK"])
+    assert m.wait_ready(10)

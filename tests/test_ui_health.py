@@ -127,5 +127,5 @@ def test_clocks_frame_uses_exchange_local_time() -> None:
     frame = clocks_frame(clocks, now).set_index("Market")
     assert frame.loc["US stocks", "Local time"] == "Wed 10:00 ET"
     assert frame.loc["Hong Kong stocks", "Local time"] == "Wed 23:00 HKT"
-    assert frame.loc["Hong Kong stocks", "Next open"] == "Thu 26 Nov 09:30"
+    assert frame.loc["Hong Kong stocks", "Next open"] == "Thu 26 Nov 09:30 HKT"
     assert frame.loc["Crypto", "Next close"] == "—"

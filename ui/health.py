@@ -197,8 +197,8 @@ def clocks_frame(
                 "Phase": phase,
                 "Local time": f"{now.astimezone(tz).strftime('%a %H:%M')} {abbr}",
                 "Trading date": clock.trading_date.isoformat() if clock.trading_date else MISSING,
-                "Next open": _local(clock.next_open, tz, "%a %d %b %H:%M") if clock.next_open else MISSING,
-                "Next close": _local(clock.next_close, tz, "%a %d %b %H:%M") if clock.next_close else MISSING,
+                "Next open": _local(clock.next_open, tz, f"%a %d %b %H:%M {abbr}"),
+                "Next close": _local(clock.next_close, tz, f"%a %d %b %H:%M {abbr}"),
                 "Countdown": when,
                 "Early close": "yes" if clock.early_close else "",
             }

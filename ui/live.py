@@ -196,5 +196,7 @@ def render_clocks(manager: Any, markets: Iterable[Market], run_every: float | No
             tail = f" · {when}" if when else ""
             lines.append(f"{icon} **{code}** :{tint}[{phase}]{tail}")
         st.markdown("  \n".join(lines) or "No market clocks.")
+        if getattr(manager.config, "demo", False):
+            st.caption("Real exchange hours; the demo simulator trades around the clock.")
 
     st.fragment(clocks, run_every=run_every)()

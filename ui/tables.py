@@ -148,6 +148,8 @@ def style_quotes(table: pd.DataFrame, convention: Convention) -> Styler:
         styler = styler.map(color, subset=move_cols)
     if "Status" in table:
         styler = styler.map(_status_css, subset=["Status"])
+    if "Symbol" in table:
+        styler = styler.map(lambda _: "font-weight: 600", subset=["Symbol"])
     return styler
 
 

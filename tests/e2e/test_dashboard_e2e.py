@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-pytestmark = pytest.mark.e2e
+pytestmark = [
+    pytest.mark.e2e,
+    # pytest-playwright 0.10's base_url fixture under pytest 9; harmless (streamlit-notes §3.2).
+    pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
