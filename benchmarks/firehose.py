@@ -207,6 +207,7 @@ class _Server:
         self.plan: list[tuple[_Client, list[bytes], array | None]] = []
         self.plan_frames = 0
         self.plan_rate: float | None = None
+        self.plan_drop_at: float | None = None
         self.senders: list[threading.Thread] = []
         self.result: dict[str, Any] | None = None
         self.send_times: array | None = None
@@ -226,7 +227,9 @@ class _Server:
             except OSError:
                 return
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            threading.Thread(target=self.serve_client, args=(sock,), name="firehose-conn", daemon=True).start()
+            threading.Thread(
+                target=self.serve_client, args=(sock,), name="firehose-conn", daemon=True
+            ).start()
 
     def serve_client(self, sock: socket.socket) -> None:
         reader = _Reader(sock)
@@ -287,7 +290,9 @@ class _Server:
 
     # Blasts ------------------------------------------------------------------------------
 
-    def prepare(self, n: int, rate: float | None, garbage_every: int) -> dict[str, Any]:
+    def prepare(
+        self, n: int, rate: float | None, garbage_every: int, drop_at: float | None
+    ) -> dict[str, Any]:
         """Encode the next ``n`` global frames for the clients subscribed right now."""
         with self.lock:
             clients = [c for c in self.clients.values() if c.alive and c.codes]
@@ -337,6 +342,7 @@ class _Server:
             self.send_times = array("d", [math.nan]) * n
         self.plan_frames = n
         self.plan_rate = rate
+        self.plan_drop_at = drop_at
         return {"planned": planned, "clients": len(per_client), "cursor": self.cursor}
 
     def go(self) -> float:
@@ -353,8 +359,12 @@ class _Server:
         return self.t_start
 
     def send_flat(self, client: _Client, chunks: list[bytes], _idx: None) -> None:
+        drop_after = len(chunks) if self.plan_drop_at is None else int(len(chunks) * self.plan_drop_at)
         sent = 0
         for chunk in chunks:
+            if sent >= drop_after:
+                client.abort()  # mid-stream, with frames in flight
+                break
             if not client.send(chunk):
                 break
             sent += 1
@@ -366,10 +376,14 @@ class _Server:
         t0 = self.t_start
         times = self.send_times
         pos, n = 0, len(frames)
+        drop_after = n if self.plan_drop_at is None else int(n * self.plan_drop_at)
         perf = time.perf_counter
         while pos < n and not self.stopping.is_set():
+            if pos >= drop_after:
+                client.abort()
+                break
             due = int((perf() - t0) * rate)  # global frames due so far
-            end = bisect.bisect_left(idx, due, lo=pos)
+            end = min(bisect.bisect_left(idx, due, lo=pos), drop_after)
             if end > pos:
                 t = perf()
                 if not client.send(b"".join(frames[pos:end])):
@@ -619,6 +633,7 @@ class Firehose:
         self._http_port = http_port
         self.base_ms = base_ms if base_ms is not None else int(time.time() * 1000) - 60_000
         self.cursor = 0
+        self.plan = "professional"  # what the server grants (tests.support.fast_config reads it)
         self._pipe: Any = None
         self._proc: multiprocessing.process.BaseProcess | None = None
         self._lock = threading.Lock()
@@ -699,9 +714,18 @@ class Firehose:
             time.sleep(0.02)
         return False
 
-    def prepare(self, frames: int, rate: float | None = None, garbage_every: int = 0) -> int:
-        """Encode the next ``frames`` global frames for the current subscribers; returns frames planned."""
-        reply = self._call("prepare", timeout=300, n=frames, rate=rate, garbage_every=garbage_every)
+    def prepare(
+        self, frames: int, rate: float | None = None, garbage_every: int = 0, drop_at: float | None = None
+    ) -> int:
+        """Encode the next ``frames`` global frames for the current subscribers; returns frames planned.
+
+        ``garbage_every``: a bad frame after every that many good ones (per connection).
+        ``drop_at``: reset each connection (RST, frames in flight) once that fraction of its
+        frames is written, so the rest of the blast never reaches it.
+        """
+        reply = self._call(
+            "prepare", timeout=300, n=frames, rate=rate, garbage_every=garbage_every, drop_at=drop_at
+        )
         self.cursor = reply["cursor"]
         return reply["planned"]
 
@@ -731,9 +755,14 @@ class Firehose:
         raise TimeoutError("blast did not finish")
 
     def blast(
-        self, frames: int, rate: float | None = None, garbage_every: int = 0, timeout: float = 120.0
+        self,
+        frames: int,
+        rate: float | None = None,
+        garbage_every: int = 0,
+        drop_at: float | None = None,
+        timeout: float = 120.0,
     ) -> BlastResult:
-        self.prepare(frames, rate, garbage_every)
+        self.prepare(frames, rate, garbage_every, drop_at)
         self.go()
         return self.wait_done(timeout)
 

@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=4.0, help="duration of each steady load")
     ap.add_argument("--poll", type=float, default=0.0002, help="watcher poll period, seconds")
     args = ap.parse_args(argv)
-    print(f"latency: {args.symbols} symbols, {args.seconds:g} s per load, watcher poll {args.poll * 1e3:g} ms")
+    print(
+        f"latency: {args.symbols} symbols, {args.seconds:g} s per load, watcher poll {args.poll * 1e3:g} ms"
+    )
     rows: list[Row] = []
     with Firehose(symbols=args.symbols) as fh:
         for rate in args.rates:

@@ -50,7 +50,9 @@ def _read(manager: FeedManager, codes: list[str]) -> None:
         manager.history(code)
 
 
-def feed_queue(manager: FeedManager, codes: list[str], ticks: int, seq: int, spacing_ms: int, base_ms: int) -> int:
+def feed_queue(
+    manager: FeedManager, codes: list[str], ticks: int, seq: int, spacing_ms: int, base_ms: int
+) -> int:
     """Push ``ticks`` ticks (whole rounds over ``codes``) into ``manager._queue``; returns the next seq."""
     q = manager._queue
     batch: list[Tick] = []
@@ -89,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ticks", type=int, default=1_000_000, help="ticks per phase")
     ap.add_argument("--phases", type=int, default=3, help="phases of --ticks each (report after each)")
     ap.add_argument("--via", choices=("queue", "firehose"), default="queue")
-    ap.add_argument("--spacing", type=float, default=10.0, help="seconds between a symbol's ticks (queue mode)")
+    ap.add_argument(
+        "--spacing", type=float, default=10.0, help="seconds between a symbol's ticks (queue mode)"
+    )
     args = ap.parse_args(argv)
     if args.ticks % args.symbols:
         ap.error("--ticks must be a multiple of --symbols (whole rounds)")
@@ -122,20 +126,35 @@ def main(argv: list[str] | None = None) -> int:
                 now = rss_mb()
                 st = manager.status()
                 print(
-                    f"  after {phase * args.ticks:,} ticks: RSS {now:,.1f} MB (+{now - start:,.1f} since start, "
-                    f"+{now - prev:,.1f} this phase) in {elapsed:.1f} s; applied {st.ticks_applied:,}, "
+                    f"  after {phase * args.ticks:,} ticks: RSS {now:,.1f} MB "
+                    f"(+{now - start:,.1f} since start, +{now - prev:,.1f} this phase) in {elapsed:.1f} s; "
+                    f"applied {st.ticks_applied:,}, "
                     f"drops {st.drops}, HTTP calls {fh.http_requests() - http0}",
                     flush=True,
                 )
                 if phase == 1:
                     rows.append(
-                        Row(f"RSS after {args.ticks:,} ticks", now, "MB", start, "RSS at start", "< +100 MB",
-                            now - start < 100)
+                        Row(
+                            f"RSS after {args.ticks:,} ticks",
+                            now,
+                            "MB",
+                            start,
+                            "RSS at start",
+                            "< +100 MB",
+                            now - start < 100,
+                        )
                     )
                 else:
                     rows.append(
-                        Row(f"RSS after {phase * args.ticks:,} ticks", now, "MB", prev, "previous phase",
-                            "flat (< +10 MB)", now - prev < 10)
+                        Row(
+                            f"RSS after {phase * args.ticks:,} ticks",
+                            now,
+                            "MB",
+                            prev,
+                            "previous phase",
+                            "flat (< +10 MB)",
+                            now - prev < 10,
+                        )
                     )
                 prev = now
     print_table(rows, f"Memory, {args.symbols} symbols, via {args.via}")

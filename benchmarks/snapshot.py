@@ -98,7 +98,14 @@ def _snapshot_rows(manager: FeedManager, n: int, repeat: int) -> list[Row]:
     copy = median_time(lambda: dict(quotes), repeat * 10)
     ms, us = 1e3, 1e6
     return [
-        Row(f"snapshot() rebuilt, {n}", rebuilt * ms, "ms", df_build * ms, "pd.DataFrame", *_target(n, rebuilt)),
+        Row(
+            f"snapshot() rebuilt, {n}",
+            rebuilt * ms,
+            "ms",
+            df_build * ms,
+            "pd.DataFrame",
+            *_target(n, rebuilt),
+        ),
         Row(f"snapshot() cached, {n}", cached * ms, "ms", df_build * ms, "pd.DataFrame", *_target(n, cached)),
         Row(f"snapshot_state(), {n}", state * us, "µs", copy * us, "dict(quotes)"),
     ]
@@ -136,7 +143,14 @@ def _ui_rows(manager: FeedManager, n: int, repeat: int) -> list[Row]:
         target = ("< 50 ms", t_full < 0.05) if n == 500 else ("", None)
         rows += [
             Row(f"heatmap build, {n}", t_build * 1e3, "ms", t_base * 1e3, "1-layer chart.to_dict"),
-            Row(f"heatmap build + to_dict, {n}", t_full * 1e3, "ms", t_base * 1e3, "1-layer chart.to_dict", *target),
+            Row(
+                f"heatmap build + to_dict, {n}",
+                t_full * 1e3,
+                "ms",
+                t_base * 1e3,
+                "1-layer chart.to_dict",
+                *target,
+            ),
         ]
     return rows
 
@@ -202,7 +216,17 @@ def apptest_rows(fh: Firehose, n: int, runs: int) -> list[Row]:
                     continue
                 t = _apptest_median(at, runs)
                 name = str(path.relative_to(ROOT))
-                rows.append(Row(f"AppTest {name}, {n}", t * 1e3, "ms", base * 1e3, "1-line script", "< 300 ms", t < 0.3))
+                rows.append(
+                    Row(
+                        f"AppTest {name}, {n}",
+                        t * 1e3,
+                        "ms",
+                        base * 1e3,
+                        "1-line script",
+                        "< 300 ms",
+                        t < 0.3,
+                    )
+                )
         finally:
             st.cache_resource.clear()  # stops the feed (on_release)
     return rows

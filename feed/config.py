@@ -81,6 +81,7 @@ class FeedConfig:
     queue_capacity: int = 100_000
     bad_print_band: float | None = None  # e.g. 0.2 holds a tick 20 % off the last price
     max_watch: int = 500
+    release_grace: float = 30.0  # seconds a closed watchlist's codes stay subscribed
 
     # Demo mode: the simulator's seed and whether its markets trade around the clock.
     simulator_seed: int = 0

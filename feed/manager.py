@@ -109,6 +109,7 @@ class FeedManager:
         self._http_base = self.config.http_base
         # Watchlists: the manager's own (subscribe/unsubscribe) is watch 0.
         self._watches: dict[int, tuple[str, ...]] = {}
+        self._releasing: dict[int, tuple[float, tuple[str, ...]]] = {}
         self._watched: tuple[str, ...] = ()
         self._market_of: dict[str, Market] = {}
         self._watch_dirty = True
@@ -239,7 +240,13 @@ class FeedManager:
     def _set_watch(self, watch_id: int, codes: tuple[str, ...] | None) -> None:
         with self._lock:
             if codes is None:
-                self._watches.pop(watch_id, None)
+                released = self._watches.pop(watch_id, None)
+                if released and self.config.release_grace > 0:
+                    # A page reload ends one session and starts the next: keep the codes a
+                    # little while so the reloaded tab finds them still streaming.
+                    self._releasing[watch_id] = (time.monotonic() + self.config.release_grace, released)
+                    return
+                self._releasing.pop(watch_id, None)
             else:
                 valid: list[str] = []
                 for c in codes:
@@ -252,9 +259,8 @@ class FeedManager:
                 if self._watches.get(watch_id) == tuple(valid):
                     return
                 self._watches[watch_id] = tuple(valid)
-            union = tuple(dict.fromkeys(c for w in self._watches.values() for c in w))[
-                : self.config.max_watch
-            ]
+            lists = [*self._watches.values(), *(codes for _, codes in self._releasing.values())]
+            union = tuple(dict.fromkeys(c for w in lists for c in w))[: self.config.max_watch]
             if union == self._watched:
                 return
             added = [c for c in union if c not in self._watched]
@@ -264,6 +270,7 @@ class FeedManager:
                 self._paths_requested.discard(gone)
             self._watched = union
             self._watch_dirty = True
+            self._frame_cache = None  # the next reader sees the new rows at once
             self._queue.put_many([])  # wake the processor
             if self._started:
                 self._sync_connections()
@@ -512,12 +519,21 @@ class FeedManager:
             if now - last_rates >= 1.0:
                 self._update_rates(now)
                 self._check_rollover()
+                self._expire_releases(now)
                 last_rates = now
             if interval > 0:
                 # Coalesce ticks between publishes without adding latency when idle.
                 wait = last_publish + interval - time.monotonic()
                 if wait > 0 and len(q) == 0:
                     time.sleep(min(wait, interval))
+
+    def _expire_releases(self, now: float) -> None:
+        expired = [wid for wid, (until, _) in list(self._releasing.items()) if until <= now]
+        if expired:
+            with self._lock:
+                for wid in expired:
+                    self._releasing.pop(wid, None)
+                self._set_watch(-1, None)  # recompute the union without them
 
     def _check_rollover(self) -> None:
         """Refresh previous closes at each market's own session boundary.
@@ -610,7 +626,7 @@ class FeedManager:
             cols["symbol"][i] = code
             cols["name"][i] = info.name if info else _fallback_name(code)
             cols["market"][i] = market.value
-            cols["currency"][i] = info.currency if info and info.currency else _CURRENCY.get(market, "")
+            cols["currency"][i] = info.currency if info and info.currency else _currency(code, market)
             note = ""
             if q is None:
                 last = nan
@@ -777,7 +793,14 @@ class FeedManager:
         return False
 
 
-_CURRENCY = {Market.US: "USD", Market.HK: "HKD", Market.CN: "CNY", Market.FX: "", Market.CRYPTO: "USDT"}
+_CURRENCY = {Market.US: "USD", Market.HK: "HKD", Market.CN: "CNY", Market.FX: "USD", Market.CRYPTO: "USDT"}
+
+
+def _currency(code: str, market: Market) -> str:
+    """Static info covers stocks only; a forex pair is quoted in its second currency."""
+    if market is Market.FX and len(code) == 6 and code.isupper() and code.isalpha():
+        return code[3:]
+    return _CURRENCY[market]
 
 
 _METALS = {"GOLD": "Gold", "Silver": "Silver", "Platinum": "Platinum", "Palladium": "Palladium"}

@@ -32,7 +32,8 @@ class FakeServer:
         if any(c not in self.known for c in codes):
             return 200, orjson.dumps({"ret": 600, "msg": "code invalid", "trace": "", "data": {}})
         ticks = [
-            {"code": c, "seq": "1", "tick_time": "1751068801000", "price": "10.5", "volume": "1"} for c in codes
+            {"code": c, "seq": "1", "tick_time": "1751068801000", "price": "10.5", "volume": "1"}
+            for c in codes
         ]
         return 200, orjson.dumps({"ret": 200, "msg": "ok", "trace": "", "data": {"tick_list": ticks}})
 
@@ -62,7 +63,11 @@ def test_http_401_is_an_auth_error_without_the_token():
 
 @pytest.mark.parametrize(
     "reply",
-    [(429, b""), (200, b'{"error_msg":"Too many requests"}'), (200, b'{"ret":605,"msg":"too many requests"}')],
+    [
+        (429, b""),
+        (200, b'{"error_msg":"Too many requests"}'),
+        (200, b'{"ret":605,"msg":"too many requests"}'),
+    ],
     ids=["http-429", "no-ret", "ret-605"],
 )
 def test_rate_limit_answers_are_retried(reply):

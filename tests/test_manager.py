@@ -169,13 +169,24 @@ def test_unsubscribe_releases_the_symbol(sim, make_manager):
 
 
 def test_watches_subscribe_the_union_and_release_on_close(sim, make_manager):
-    m = make_manager(fast_config(sim))
+    m = make_manager(fast_config(sim, release_grace=0))
     a, b = m.watch(), m.watch()
     a.set(["AAPL.US", "700.HK"])
     b.set(["700.HK", "9988.HK"])
     assert m.watched() == ("AAPL.US", "700.HK", "9988.HK")
     a.close()
     assert m.watched() == ("700.HK", "9988.HK")
+
+
+def test_released_codes_stay_a_grace_period_for_page_reloads(sim, make_manager):
+    m = make_manager(fast_config(sim, release_grace=1.5))
+    a = m.watch()
+    a.set(["AAPL.US", "700.HK"])
+    a.close()  # the tab reloads...
+    assert m.watched() == ("AAPL.US", "700.HK")
+    b = m.watch()
+    b.set(["700.HK"])  # ...and the new session watches one of them
+    assert wait_until(lambda: m.watched() == ("700.HK",), 5)
 
 
 def test_heartbeats_keep_a_connection_past_the_server_timeout(make_manager):

@@ -104,7 +104,7 @@ def quotes_column_config(convention: Convention, with_spark: bool = True) -> dic
     """Column setup for the quotes grid; number formats come from the Styler, per row."""
     cc = st.column_config
     config: dict[str, Any] = {
-        "Symbol": cc.TextColumn("Symbol", width=88, pinned=True),
+        "Symbol": cc.TextColumn("Symbol", width=88),
         "Name": cc.TextColumn("Name", width=175),
         "Market": cc.TextColumn("Mkt", width=52, help="US, HK, CN (A-shares), FX (forex & metals), CRYPTO"),
         "Last": cc.NumberColumn("Last", width=88, help="Last traded price, in the quote currency"),
@@ -156,7 +156,9 @@ def render_summary(snapshot: pd.DataFrame, convention: Convention, min_cols: int
                 delta_arrow="auto" if has_avg and avg != 0 else "off",
                 help="Symbols up ▲ and down ▼ since the previous close; the average move of those priced.",
             )
-            if row.priced:
+            if row.priced == 1:
+                st.caption(f"Only **{row.best}** priced: {_tinted(row.best_pct, convention)}")
+            elif row.priced:
                 st.caption(
                     f"Best **{row.best}** {_tinted(row.best_pct, convention)} · "
                     f"Worst **{row.worst}** {_tinted(row.worst_pct, convention)}"

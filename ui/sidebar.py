@@ -152,7 +152,7 @@ def _render_nav(watchlist: list[str]) -> None:
             return
 
 
-def _render_watchlist(manager: Any) -> None:
+def _render_watchlist() -> None:
     wl: list[str] = st.session_state[WATCHLIST]
     st.markdown(f"**Watchlist** · {len(wl)} of {MAX_WATCHLIST}")
     with st.form("wl_add_form", clear_on_submit=True, border=False, enter_to_submit=True):
@@ -236,7 +236,7 @@ def render_sidebar(manager: Any, watch: Any) -> SidebarState:
         st.divider()
         clocks_box = st.container()
         st.divider()
-        _render_watchlist(manager)
+        _render_watchlist()
         st.divider()
         convention, live, refresh = _render_display()
         st.caption(

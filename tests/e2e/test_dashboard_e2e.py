@@ -6,6 +6,7 @@ checked on the keyed "Updated …" caption and on pixels of the grid, not on cel
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -56,7 +57,8 @@ def test_every_page_renders_and_is_screenshotted(page: Page, app_url: str) -> No
     quotes_png = ARTIFACTS / "quotes.png"
     page.screenshot(path=str(quotes_png))
     (ROOT / "docs").mkdir(exist_ok=True)
-    shutil.copyfile(quotes_png, ROOT / "docs" / "screenshot.png")
+    if os.environ.get("UPDATE_SCREENSHOT"):  # refresh the README's picture on request only
+        shutil.copyfile(quotes_png, ROOT / "docs" / "screenshot.png")
 
     for label, testid in PAGES:
         page.locator("[data-testid=stSidebar] a", has_text=label).first.click()
@@ -113,3 +115,13 @@ def test_deep_link_opens_a_page_with_the_shared_symbols(page: Page, app_url: str
     ).to_be_visible()
     assert page.locator("[role=dialog]", has_text="Page not found").count() == 0
     _no_exception(page)
+
+
+def test_csv_download_holds_the_current_snapshot(page: Page, app_url: str) -> None:
+    _open_quotes(page, f"{app_url}/?symbols=AAPL.US,1810.HK,USDCNH")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="CSV").first.click()
+    assert download.value.suggested_filename == "quotes.csv"
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("symbol,name,market,currency,last,prev_close,change,pct_change,ts,local_time")
+    assert [line.split(",")[0] for line in lines[1:]] == ["AAPL.US", "1810.HK", "USDCNH"]
