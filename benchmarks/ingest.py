@@ -90,6 +90,7 @@ class PipelineRun(Run):
     applied: int
     coalesced: int
     high_water: int
+    publishes: int
 
 
 def pipeline(fh: Firehose, frames: int, timeout: float, profile: str | None = None) -> PipelineRun:
@@ -97,6 +98,7 @@ def pipeline(fh: Firehose, frames: int, timeout: float, profile: str | None = No
     with running_pipeline(fh) as manager:
         before = manager.status()
         msgs0 = sum(c.messages for c in before.connections)
+        version0 = manager.snapshot_state().version
         planned = fh.prepare(frames)
         expected = fh.expected()
         spy = _start_py_spy(profile) if profile else None
@@ -115,6 +117,7 @@ def pipeline(fh: Firehose, frames: int, timeout: float, profile: str | None = No
             after.ticks_applied - before.ticks_applied,
             manager._queue.coalesced,
             manager._queue.high_water,
+            manager.snapshot_state().version - version0,
         )
 
 
@@ -212,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         pipe = pipeline(fh, args.frames, args.timeout)
         print(
             f"  pipeline: {pipe.rate:,.0f} msg/s ({pipe.messages:,} frames received, {pipe.applied:,} ticks "
-            f"applied, {pipe.coalesced:,} coalesced, queue high water {pipe.high_water:,})",
+            f"applied, {pipe.coalesced:,} coalesced, queue high water {pipe.high_water:,}; "
+            f"{pipe.publishes:,} snapshots published, {pipe.applied / max(1, pipe.publishes):,.0f} ticks each)",
             flush=True,
         )
         raw_again = raw_recv(fh, args.frames, skip_utf8=True)

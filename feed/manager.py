@@ -404,7 +404,8 @@ class FeedManager:
                 self._auth_error = "HTTP API rejected the token (401): check ALLTICK_TOKEN"
                 self._event(EventKind.AUTH_FAILED, "http", f"{self._auth_error} ({exc.endpoint})")
             except HttpError as exc:
-                self._event(EventKind.ERROR, "http", str(exc))
+                if not self._stop.is_set():
+                    self._event(EventKind.ERROR, "http", str(exc))
             except Exception:
                 log.exception("HTTP job failed")
 
