@@ -13,7 +13,7 @@ from feed.symbols import Market
 from ui.layout import setup_page
 from ui.live import feed_alerts, notify_events, render_quotes, render_summary
 from ui.sidebar import markets_in
-from ui.tables import complete_snapshot, quotes_table, snapshot_csv
+from ui.tables import SPARK_POINTS, complete_snapshot, quotes_table, snapshot_csv
 from ui.watchlist import market_of
 
 page = setup_page(
@@ -69,8 +69,8 @@ def live_quotes() -> None:
     notify_events(status)
     render_summary(snap, state.convention)
     feed_alerts(snap, status)
-    history = {c: manager.history(c) for c in codes}
-    render_quotes(quotes_table(snap, history), state.convention, key="quotes_grid")
+    sparks = manager.sparklines(codes, points=SPARK_POINTS)
+    render_quotes(quotes_table(snap, sparks), state.convention, key="quotes_grid")
     stamp = dt.datetime.now(dt.UTC).strftime("%H:%M:%S UTC")
     live = f"every {state.refresh_s:g} s" if state.live else "paused"
     st.container(key="quotes_stamp").caption(f"Updated {stamp} · {len(codes)} symbols · refresh {live}")

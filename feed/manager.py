@@ -720,12 +720,34 @@ class FeedManager:
         self._clocks_cache = (wall, clocks)
         return clocks
 
-    def history(self, symbol: str) -> pd.DataFrame:
-        """Today's recent price path (minute closes, then the latest price); bounded."""
-        code = parse_symbol(symbol).code
+    def _want_path(self, code: str) -> None:
         if code in self._watched and code not in self._paths_requested:
             self._paths_requested.add(code)
             self._job(_P_PATHS, lambda: self._fetch_path(code))
+
+    def sparklines(self, symbols: Iterable[str], points: int = 120) -> dict[str, list[float]]:
+        """Today's path per symbol thinned to ``points`` minute closes, ending on the newest.
+
+        A page refreshing every second asks this for every row; building a DataFrame
+        per symbol there would cost more than the whole snapshot.
+        """
+        out: dict[str, list[float]] = {}
+        history = self._book.history
+        for code in symbols:
+            self._want_path(code)
+            series = history.get(code)
+            closes = series.closes.tolist() if series is not None else []
+            n = len(closes)
+            if n > points > 1:
+                step = (n - 1) / (points - 1)
+                closes = [closes[round(i * step)] for i in range(points)]
+            out[code] = closes
+        return out
+
+    def history(self, symbol: str) -> pd.DataFrame:
+        """Today's recent price path (minute closes, then the latest price); bounded."""
+        code = parse_symbol(symbol).code
+        self._want_path(code)
         series = self._book.history.get(code)
         points = series.points() if series is not None else []
         q = self._snap.quotes.get(code)

@@ -360,3 +360,14 @@ def test_a_symbol_removed_and_added_again_is_seeded_again(sim, make_manager):
     sim.pause()  # no pushes: only a fresh HTTP seed can fill the row
     m.subscribe(["700.HK"])
     assert m.wait_ready(10)
+
+
+def test_sparklines_thin_the_days_path_and_end_on_the_newest(sim, make_manager):
+    m = make_manager(fast_config(sim))
+    m.subscribe(["AAPL.US"])
+    assert m.wait_ready(10)
+    assert wait_until(lambda: len(m.sparklines(["AAPL.US"], points=500)["AAPL.US"]) > 30, 10)
+    full = m.history("AAPL.US")["price"].tolist()
+    thin = m.sparklines(["AAPL.US"], points=20)["AAPL.US"]
+    assert len(thin) == 20 and thin[0] == full[0]
+    assert thin[-1] == m._book.history["AAPL.US"].closes[-1]
