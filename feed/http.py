@@ -235,24 +235,26 @@ class AllTickHttp:
 
     # --- endpoints ------------------------------------------------------------------
 
-    def trade_ticks(self, endpoint: Endpoint, codes: list[str]) -> tuple[list[Tick], set[str]]:
-        """Latest trade per code, and the codes the server refused (ret 600/604).
+    def trade_ticks(self, endpoint: Endpoint, codes: list[str]) -> tuple[list[Tick], dict[str, int]]:
+        """Latest trade per code, and the codes the server refused, with its ret (600/604).
 
         A batch refused with 600 is split in halves until the bad codes are isolated,
         so one typo never costs the rest of the watchlist its prices.
         """
         ticks: list[Tick] = []
-        invalid: set[str] = set()
+        invalid: dict[str, int] = {}
         for chunk in _chunks(list(codes), self.plan.codes_per_query):
             self._trade_tick_chunk(endpoint, chunk, ticks, invalid)
         return ticks, invalid
 
-    def _trade_tick_chunk(self, endpoint: Endpoint, codes: list[str], out: list[Tick], bad: set[str]) -> None:
+    def _trade_tick_chunk(
+        self, endpoint: Endpoint, codes: list[str], out: list[Tick], bad: dict[str, int]
+    ) -> None:
         try:
             data = self._call(endpoint, "/trade-tick", {"symbol_list": [{"code": c} for c in codes]})
-        except CodeInvalid:
+        except CodeInvalid as exc:
             if len(codes) == 1:
-                bad.add(codes[0])
+                bad[codes[0]] = exc.ret or 600
                 return
             mid = len(codes) // 2
             self._trade_tick_chunk(endpoint, codes[:mid], out, bad)
@@ -276,15 +278,15 @@ class AllTickHttp:
             for code in missing:
                 self._trade_tick_chunk(endpoint, [code], out, bad)
 
-    def daily_bars(self, endpoint: Endpoint, codes: list[str]) -> tuple[dict[str, list[Bar]], set[str]]:
+    def daily_bars(self, endpoint: Endpoint, codes: list[str]) -> tuple[dict[str, list[Bar]], dict[str, int]]:
         """The latest two daily bars per code via ``/batch-kline`` (oldest first)."""
         out: dict[str, list[Bar]] = {}
-        invalid: set[str] = set()
+        invalid: dict[str, int] = {}
         for chunk in _chunks(list(codes), self.plan.batch_kline_items):
             self._daily_chunk(endpoint, chunk, out, invalid)
         return out, invalid
 
-    def _daily_chunk(self, endpoint: Endpoint, codes: list[str], out: dict, bad: set[str]) -> None:
+    def _daily_chunk(self, endpoint: Endpoint, codes: list[str], out: dict, bad: dict[str, int]) -> None:
         items = [
             {
                 "code": c,
@@ -297,9 +299,9 @@ class AllTickHttp:
         ]
         try:
             data = self._call(endpoint, "/batch-kline", {"data_list": items}, post=True)
-        except CodeInvalid:
+        except CodeInvalid as exc:
             if len(codes) == 1:
-                bad.add(codes[0])
+                bad[codes[0]] = exc.ret or 600
                 return
             mid = len(codes) // 2
             self._daily_chunk(endpoint, codes[:mid], out, bad)

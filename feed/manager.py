@@ -479,13 +479,17 @@ class FeedManager:
             _, bad = self._http.trade_ticks(endpoint, group)
             self._mark_invalid(bad)
 
-    def _mark_invalid(self, bad: set[str]) -> None:
-        fresh = [c for c in bad if c not in self._invalid]
+    def _mark_invalid(self, bad: dict[str, int]) -> None:
+        fresh = {c: ret for c, ret in bad.items() if c not in self._invalid}
         if not fresh:
             return
-        for c in fresh:
-            self._invalid[c] = "the server does not know this code (ret 600)"
-            self._event(EventKind.INVALID_SYMBOL, "http", f"{c}: code invalid; the rest keep streaming")
+        for c, ret in fresh.items():
+            if ret == 604:
+                reason = "the plan does not include this code (ret 604)"
+            else:
+                reason = "the server does not know this code (ret 600)"
+            self._invalid[c] = reason
+            self._event(EventKind.INVALID_SYMBOL, "http", f"{c}: {reason}; the rest keep streaming")
         with self._lock:
             for conn in self._connections.values():
                 conn.resubscribe()

@@ -52,7 +52,7 @@ def client(transport, plan="professional") -> AllTickHttp:
 def test_a_bad_code_is_isolated_and_the_rest_get_prices():
     server = FakeServer({"A.US", "B.US", "C.US", "D.US"})
     ticks, bad = client(server).trade_ticks(Endpoint.STOCK, ["A.US", "B.US", "BAD.US", "C.US", "D.US"])
-    assert {t.code for t in ticks} == {"A.US", "B.US", "C.US", "D.US"} and bad == {"BAD.US"}
+    assert {t.code for t in ticks} == {"A.US", "B.US", "C.US", "D.US"} and bad == {"BAD.US": 600}
 
 
 def test_http_401_is_an_auth_error_without_the_token():
