@@ -32,7 +32,7 @@ import orjson
 
 from benchmarks.common import Row, percentile, print_table, raw_client, running_pipeline, wait_final
 from benchmarks.firehose import Firehose
-from feed.book import Snapshot
+from feed.manager import FeedManager
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,17 +59,19 @@ def _index(n_codes: int, start: int, code_index: int, seq: int) -> int:
 
 def raw_latency(fh: Firehose, rate: float, frames: int) -> Latency:
     ws = raw_client(fh, fh.codes, skip_utf8_validation=True)
-    received: list[tuple[float, bytes]] = []
+    # Flat storage: no tuple per frame, so the loop does not set off the cyclic GC.
+    times = array("d", bytes(8 * frames))
+    datas: list[bytes] = []
     try:
         start = fh.cursor
         planned = fh.prepare(frames, rate=rate)
         recv = ws.recv_data
         perf = time.perf_counter
-        append = received.append
+        append = datas.append
         fh.go()
-        for _ in range(planned):
-            _, data = recv()
-            append((perf(), data))
+        for k in range(planned):
+            append(recv()[1])
+            times[k] = perf()
         sent = fh.wait_done().send_times
     finally:
         ws.close()
@@ -77,33 +79,60 @@ def raw_latency(fh: Firehose, rate: float, frames: int) -> Latency:
     index = {c: i for i, c in enumerate(fh.codes)}
     n = len(fh.codes)
     values = []
-    for t, data in received:
+    for t, data in zip(times, datas, strict=False):
         d = orjson.loads(data)["data"]
         i = _index(n, start, index[d["code"]], int(d["seq"]))
         values.append(t - sent[i])
     return Latency.of(rate, planned, values)
 
 
-def _watch(manager: object, stop: threading.Event, out: list[tuple[float, Snapshot]], poll: float) -> None:
-    perf = time.perf_counter
-    state = manager.snapshot_state  # type: ignore[attr-defined]
-    last = -1
-    while not stop.is_set():
-        snap = state()
-        if snap.version != last:
-            out.append((perf(), snap))
-            last = snap.version
-        else:
-            time.sleep(poll)
+class _Watcher(threading.Thread):
+    """Polls ``snapshot_state()``; notes when each (code, seq) first shows.
+
+    Keeps flat arrays, never the snapshots themselves: holding thousands of snapshots
+    would promote their quotes into the GC's old generation and set off the full
+    collections (tens of ms) that this benchmark is trying to see in the pipeline.
+    """
+
+    def __init__(self, manager: FeedManager, codes: list[str], start: int, poll: float) -> None:
+        super().__init__(name="bench-watcher", daemon=True)
+        self.manager = manager
+        self.index = {c: i for i, c in enumerate(codes)}
+        n = len(codes)
+        self.last_seen = [_seq_floor(start, n, i) for i in range(n)]
+        self.poll = poll
+        self.stop = threading.Event()
+        self.codes = array("l")
+        self.seqs = array("l")
+        self.times = array("d")
+
+    def run(self) -> None:
+        perf = time.perf_counter
+        state = self.manager.snapshot_state
+        index, last_seen = self.index, self.last_seen
+        codes, seqs, times = self.codes, self.seqs, self.times
+        version = -1
+        while not self.stop.is_set():
+            snap = state()
+            if snap.version == version:
+                time.sleep(self.poll)
+                continue
+            t = perf()
+            version = snap.version
+            for code, q in snap.quotes.items():
+                c = index.get(code)
+                if c is not None and q.seq > last_seen[c]:
+                    last_seen[c] = q.seq
+                    codes.append(c)
+                    seqs.append(q.seq)
+                    times.append(t)
 
 
 def pipeline_latency(fh: Firehose, rate: float, frames: int, poll: float) -> Latency:
     with running_pipeline(fh) as manager:
         start = fh.cursor
         planned = fh.prepare(frames, rate=rate)
-        seen: list[tuple[float, Snapshot]] = []
-        stop = threading.Event()
-        watcher = threading.Thread(target=_watch, args=(manager, stop, seen, poll), name="bench-watcher")
+        watcher = _Watcher(manager, fh.codes, start, poll)
         watcher.start()
         try:
             fh.go()
@@ -113,25 +142,20 @@ def pipeline_latency(fh: Firehose, rate: float, frames: int, poll: float) -> Lat
                 print("  warning: the pipeline did not show every final tick within 60 s")
             time.sleep(0.05)
         finally:
-            stop.set()
+            watcher.stop.set()
             watcher.join()
     assert sent is not None
     n = len(fh.codes)
-    index = {c: i for i, c in enumerate(fh.codes)}
-    first_seq = {c: _seq_floor(start, n, i) for c, i in index.items()}
-    last_seen = dict(first_seq)
+    floor = [_seq_floor(start, n, i) for i in range(n)]
     visible = array("d", [math.nan]) * frames
-    for t, snap in seen:
-        for code, q in snap.quotes.items():
-            low = last_seen.get(code)
-            if low is None or q.seq <= low:
-                continue
-            c = index[code]
-            for s in range(low + 1, q.seq + 1):
-                i = _index(n, start, c, s)
-                if 0 <= i < frames:
-                    visible[i] = t
-            last_seen[code] = q.seq
+    for c, seq, t in zip(watcher.codes, watcher.seqs, watcher.times, strict=True):
+        # This seq shows, and with it every earlier seq of the code not seen before.
+        low = floor[c]
+        for s in range(low + 1, seq + 1):
+            i = _index(n, start, c, s)
+            if 0 <= i < frames:
+                visible[i] = t
+        floor[c] = seq
     values = [v - s for v, s in zip(visible, sent, strict=True) if not math.isnan(s) and not math.isnan(v)]
     lost = sum(1 for v, s in zip(visible, sent, strict=True) if not math.isnan(s) and math.isnan(v))
     if lost:

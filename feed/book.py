@@ -21,6 +21,8 @@ from feed.codec import DropReason, Tick
 
 __all__ = ["MinuteSeries", "Quote", "QuoteBook", "Snapshot"]
 
+_new_tuple = tuple.__new__  # builds a NamedTuple without its slower Python-level __new__
+
 SOURCE_PUSH = "push"
 SOURCE_HTTP = "http"
 
@@ -169,7 +171,7 @@ class QuoteBook:
             if not (t.price > 0 and math.isfinite(t.price)):
                 drops[DropReason.NON_POSITIVE if math.isfinite(t.price) else DropReason.NON_FINITE] += 1
                 continue
-            quotes[code] = Quote(code, t.price, t.seq, t.time_ms, t.volume, received, source)
+            quotes[code] = _new_tuple(Quote, (code, t.price, t.seq, t.time_ms, t.volume, received, source))
             series = self.history.get(code)
             if series is None:
                 series = self.history[code] = MinuteSeries(self._history_cap)

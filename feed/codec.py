@@ -176,6 +176,8 @@ class Cancel:
 Event = Tick | Response | Rejected
 
 _loads = orjson.loads
+_new_tuple = tuple.__new__
+_INT_LIKE = (str, int)  # exact types: bool and float go the careful way
 _TICK_PUSH = int(Cmd.TICK_PUSH)
 _INF = math.inf
 
@@ -294,13 +296,14 @@ def decode(frame: str | bytes) -> Event:
                 if 0.0 < price < _INF:
                     t = data["tick_time"]
                     seq = data["seq"]
-                    if type(t) is not bool and type(seq) is not bool:
+                    if type(t) in _INT_LIKE and type(seq) in _INT_LIKE:
                         time_ms = int(t)
                         if time_ms >= 100_000_000_000:
                             vol = data.get("volume")
                             volume = float(vol) if type(vol) is str and vol else 0.0
                             if 0.0 <= volume < _INF:
-                                return Tick(code, int(seq), time_ms, price, volume)
+                                # tuple.__new__ skips NamedTuple's Python-level __new__ (4x faster).
+                                return _new_tuple(Tick, (code, int(seq), time_ms, price, volume))
         except (KeyError, TypeError, ValueError, OverflowError):
             pass
         return tick_from_fields(data)

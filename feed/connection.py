@@ -39,6 +39,7 @@ from feed.codec import (
     encode_subscribe,
 )
 from feed.config import FeedConfig, redact
+from feed.frames import OP_CLOSE, OP_PING, OP_PONG, FrameReader
 from feed.ingest import IngestQueue
 from feed.model import ConnectionState, EventKind
 from feed.symbols import Endpoint
@@ -49,6 +50,7 @@ log = logging.getLogger("feed.connection")
 
 WS_PATH = {Endpoint.STOCK: "/quote-stock-b-ws-api", Endpoint.FOREX: "/quote-b-ws-api"}
 RECV_TIMEOUT = 0.2
+RECV_CHUNK = 256 * 1024
 EARLY_CLOSE_WINDOW = 2.0
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
@@ -276,33 +278,48 @@ class Connection:
         last_heartbeat = last_check = now
         got_response = False
         recovering = after_reconnect
-        put = self._queue.put
-        recv = ws.recv_data
+        put_many = self._queue.put_many
+        sock = ws.sock
+        reader = FrameReader()
+        rejected = self._rejected
         dead_after = self._config.dead_after
         hb_every = self._config.heartbeat_interval
         stop = self._stop
         while not stop.is_set():
+            # Whole chunks, not one frame at a time: see feed/frames.py for why.
             try:
-                opcode, data = recv()
-            except websocket.WebSocketTimeoutException:
-                opcode = None
+                chunk = sock.recv(RECV_CHUNK)
+            except TimeoutError:
+                chunk = None
             now = time.monotonic()
-            if opcode is not None:
-                if opcode == websocket.ABNF.OPCODE_CLOSE:
-                    st.last_error = "closed by server"
+            if chunk is not None:
+                if not chunk:
+                    st.last_error = "connection closed by the server"
                     return got_response
+                ticks: list[Tick] = []
+                for opcode, data in reader.feed(chunk):
+                    if opcode == OP_CLOSE:
+                        st.last_error = "closed by server"
+                        return got_response
+                    if opcode == OP_PING:
+                        ws.pong(data)
+                        continue
+                    if opcode == OP_PONG:
+                        continue
+                    st.messages += 1
+                    event = decode(data)
+                    if type(event) is Tick:
+                        ticks.append(event)
+                    elif type(event) is Rejected:
+                        rejected(event)
+                    else:
+                        got_response = True
+                        if self._on_response(event, recovering):
+                            recovering = False
+                if ticks:
+                    put_many(ticks)
+                    st.ticks += len(ticks)
                 st.last_message_at = now
-                st.messages += 1
-                event = decode(data)
-                if type(event) is Tick:
-                    put(event)
-                    st.ticks += 1
-                elif isinstance(event, Rejected):
-                    self._rejected(event)
-                else:
-                    got_response = True
-                    if self._on_response(event, recovering):
-                        recovering = False
                 # Under a firehose, look at timers only every 50 ms.
                 if now - last_check < 0.05:
                     continue

@@ -508,15 +508,16 @@ class FeedManager:
                 self._watch_dirty = False
                 book.watch(self._watched)
             now = time.monotonic()
-            changed = bool(book.apply(q.drain(), now)) if len(q) else False
+            ticks = q.drain()  # drain also clears the wake-up flag, even when empty
+            changed = bool(book.apply(ticks, now)) if ticks else False
             while self._http_ticks:
-                ticks, source = self._http_ticks.popleft()
+                http_ticks, source = self._http_ticks.popleft()
                 if source.startswith("path:"):
                     code = source[5:]
                     book.seed_history(code, self._paths.pop(code, []))
                     changed = True
                 else:
-                    changed |= bool(book.apply(ticks, now, source))
+                    changed |= bool(book.apply(http_ticks, now, source))
             if changed or now - last_publish >= 0.5:
                 self._version += 1
                 self._snap = book.publish(self._version, now)
