@@ -63,6 +63,7 @@ _PHASE_FRESHNESS = {
 }
 # HTTP job priorities: prices first, then closes, names, minute paths.
 _P_PRICES, _P_CLOSES, _P_NAMES, _P_PATHS = 0, 1, 2, 3
+FRAME_INTERVAL = 0.2  # seconds between rebuilds of the DataFrame view, at most
 _EMPTY = pd.DataFrame({c: pd.Series(dtype=object) for c in SNAPSHOT_COLUMNS})
 
 
@@ -120,7 +121,7 @@ class FeedManager:
         self._decode_drops: Counter[str] = Counter()
         self._version = 0
         self._snap = Snapshot(0, 0.0)
-        self._frame_cache: tuple[int, float, pd.DataFrame] | None = None
+        self._frame_cache: tuple[int, float, pd.DataFrame, dict[str, int]] | None = None
         self._frame_lock = threading.Lock()
         # Reference data from HTTP (written by the HTTP worker, read by builders).
         self._daily: dict[str, list[Bar]] = {}
@@ -131,7 +132,6 @@ class FeedManager:
         self._seeded: set[str] = set()
         self._paths_requested: set[str] = set()
         self._paths: dict[str, list[tuple[int, float]]] = {}
-        self._row_index: dict[str, int] = {}
         self._invalid: dict[str, str] = {}
         self._recovering: dict[str, set[str]] = {}
         # Connections.
@@ -171,7 +171,12 @@ class FeedManager:
             if self.config.demo:
                 self._start_simulator()
             self._http = AllTickHttp(self._http_base, self._token, self._plan, stop=self._stop)
-            for name, target in (("feed-processor", self._process_loop), ("feed-http", self._http_loop)):
+            loops = (
+                ("feed-processor", self._process_loop),
+                ("feed-http", self._http_loop),
+                ("feed-frames", self._frames_loop),
+            )
+            for name, target in loops:
                 t = threading.Thread(target=target, name=name, daemon=True)
                 t.start()
                 self._threads.append(t)
@@ -581,31 +586,42 @@ class FeedManager:
     def snapshot(self, symbols: Iterable[str] | None = None) -> pd.DataFrame:
         """One row per watched symbol (or per ``symbols``, in that order).
 
-        Built once per published version (and at most once a second for ages), then
-        handed out as copy-on-write views, so many readers cost one build.
+        The frame is built by the ``feed-frames`` thread a few times a second, once per
+        published version, and handed out as copy-on-write views: many readers cost one
+        build, and a read never waits for one. It trails the book by at most
+        ``FRAME_INTERVAL``; :meth:`snapshot_state` is the exact, cheaper view.
         """
-        frame = self._frame()
+        frame, index = self._frame()
         if symbols is None:
             return frame.copy(deep=False)
-        wanted = [c for c in dict.fromkeys(symbols) if c in self._row_index]
+        wanted = [index[c] for c in dict.fromkeys(symbols) if c in index]
         if not wanted:
             return _EMPTY.copy()
-        return frame.take([self._row_index[c] for c in wanted]).reset_index(drop=True)
+        return frame.take(wanted).reset_index(drop=True)
 
-    def _frame(self) -> pd.DataFrame:
-        snap = self._snap
-        now = time.monotonic()
+    def _frame(self) -> tuple[pd.DataFrame, dict[str, int]]:
         cached = self._frame_cache
-        if cached is not None and cached[0] == snap.version and now - cached[1] < 1.0:
-            return cached[2]
+        if cached is not None:
+            return cached[2], cached[3]
+        return self._rebuild_frame()
+
+    def _rebuild_frame(self) -> tuple[pd.DataFrame, dict[str, int]]:
         with self._frame_lock:
-            cached = self._frame_cache
-            if cached is not None and cached[0] == snap.version and now - cached[1] < 1.0:
-                return cached[2]
+            snap = self._snap
+            now = time.monotonic()
             frame, index = self._build_frame(snap, now)
-            self._frame_cache = (snap.version, now, frame)
-            self._row_index = index
-            return frame
+            self._frame_cache = (snap.version, now, frame, index)
+            return frame, index
+
+    def _frames_loop(self) -> None:
+        """Keep the DataFrame view current: on each new version, and each second for ages."""
+        while not self._stop.wait(FRAME_INTERVAL):
+            cached = self._frame_cache
+            if cached is None or cached[0] != self._snap.version or time.monotonic() - cached[1] >= 1.0:
+                try:
+                    self._rebuild_frame()
+                except Exception:  # the view must never take the feed down
+                    log.exception("building the snapshot frame failed")
 
     def _build_frame(self, snap: Snapshot, now: float) -> tuple[pd.DataFrame, dict[str, int]]:
         codes = self._watched
