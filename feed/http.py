@@ -235,81 +235,72 @@ class AllTickHttp:
 
     # --- endpoints ------------------------------------------------------------------
 
-    def trade_ticks(self, endpoint: Endpoint, codes: list[str]) -> tuple[list[Tick], dict[str, int]]:
-        """Latest trade per code, and the codes the server refused, with its ret (600/604).
-
-        A batch refused with 600 is split in halves until the bad codes are isolated,
-        so one typo never costs the rest of the watchlist its prices.
-        """
-        ticks: list[Tick] = []
-        invalid: dict[str, int] = {}
-        for chunk in _chunks(list(codes), self.plan.codes_per_query):
-            self._trade_tick_chunk(endpoint, chunk, ticks, invalid)
-        return ticks, invalid
-
-    def _trade_tick_chunk(
-        self, endpoint: Endpoint, codes: list[str], out: list[Tick], bad: dict[str, int]
-    ) -> None:
+    def _isolating(self, codes: list[str], bad: dict[str, int], fetch: Callable[[list[str]], None]) -> None:
+        """Run ``fetch`` on a batch; if the server refuses it (600/604), split the batch
+        in halves until the bad codes are isolated, so one typo never costs the rest of
+        the watchlist its data."""
         try:
-            data = self._call(endpoint, "/trade-tick", {"symbol_list": [{"code": c} for c in codes]})
+            fetch(codes)
         except CodeInvalid as exc:
             if len(codes) == 1:
                 bad[codes[0]] = exc.ret or 600
                 return
             mid = len(codes) // 2
-            self._trade_tick_chunk(endpoint, codes[:mid], out, bad)
-            self._trade_tick_chunk(endpoint, codes[mid:], out, bad)
-            return
-        wanted = set(codes)
-        seen: set[str] = set()
-        for item in data.get("tick_list") or []:
-            if not isinstance(item, dict):
-                continue
-            tick = tick_from_fields(item)
-            if isinstance(tick, Rejected):
-                log.warning("trade-tick: dropped %s (%s)", tick.code, tick.reason)
-            elif tick.code in wanted:
-                out.append(tick)
-                seen.add(tick.code)
-        missing = [c for c in codes if c not in seen]
-        if len(codes) > 1 and missing:
-            # A batch may leave unknown codes out silently; ask for each one alone, where
-            # an unknown code answers 600 and a quiet one answers an empty list.
-            for code in missing:
-                self._trade_tick_chunk(endpoint, [code], out, bad)
+            self._isolating(codes[:mid], bad, fetch)
+            self._isolating(codes[mid:], bad, fetch)
+
+    def trade_ticks(self, endpoint: Endpoint, codes: list[str]) -> tuple[list[Tick], dict[str, int]]:
+        """Latest trade per code, and the codes the server refused, with its ret (600/604)."""
+        ticks: list[Tick] = []
+        invalid: dict[str, int] = {}
+
+        def fetch(batch: list[str]) -> None:
+            data = self._call(endpoint, "/trade-tick", {"symbol_list": [{"code": c} for c in batch]})
+            seen: set[str] = set()
+            for item in data.get("tick_list") or []:
+                if not isinstance(item, dict):
+                    continue
+                tick = tick_from_fields(item)
+                if isinstance(tick, Rejected):
+                    log.warning("trade-tick: dropped %s (%s)", tick.code, tick.reason)
+                elif tick.code in batch and tick.code not in seen:
+                    ticks.append(tick)
+                    seen.add(tick.code)
+            if len(batch) > 1:
+                # A batch may leave unknown codes out silently; ask for each one alone,
+                # where an unknown code answers 600 and a quiet one an empty list.
+                for code in batch:
+                    if code not in seen:
+                        self._isolating([code], invalid, fetch)
+
+        for chunk in _chunks(list(codes), self.plan.codes_per_query):
+            self._isolating(chunk, invalid, fetch)
+        return ticks, invalid
 
     def daily_bars(self, endpoint: Endpoint, codes: list[str]) -> tuple[dict[str, list[Bar]], dict[str, int]]:
         """The latest two daily bars per code via ``/batch-kline`` (oldest first)."""
         out: dict[str, list[Bar]] = {}
         invalid: dict[str, int] = {}
-        for chunk in _chunks(list(codes), self.plan.batch_kline_items):
-            self._daily_chunk(endpoint, chunk, out, invalid)
-        return out, invalid
 
-    def _daily_chunk(self, endpoint: Endpoint, codes: list[str], out: dict, bad: dict[str, int]) -> None:
-        items = [
-            {
-                "code": c,
-                "kline_type": KLINE_DAILY,
-                "kline_timestamp_end": 0,
-                "query_kline_num": 2,
-                "adjust_type": 0,
-            }
-            for c in codes
-        ]
-        try:
+        def fetch(batch: list[str]) -> None:
+            items = [
+                {
+                    "code": c,
+                    "kline_type": KLINE_DAILY,
+                    "kline_timestamp_end": 0,
+                    "query_kline_num": 2,
+                    "adjust_type": 0,
+                }
+                for c in batch
+            ]
             data = self._call(endpoint, "/batch-kline", {"data_list": items}, post=True)
-        except CodeInvalid as exc:
-            if len(codes) == 1:
-                bad[codes[0]] = exc.ret or 600
-                return
-            mid = len(codes) // 2
-            self._daily_chunk(endpoint, codes[:mid], out, bad)
-            self._daily_chunk(endpoint, codes[mid:], out, bad)
-            return
-        for entry in data.get("kline_list") or []:
-            if isinstance(entry, dict) and entry.get("code") in codes:
-                out[entry["code"]] = _bars(entry.get("kline_data"))
+            for entry in data.get("kline_list") or []:
+                if isinstance(entry, dict) and entry.get("code") in batch:
+                    out[entry["code"]] = _bars(entry.get("kline_data"))
+
+        for chunk in _chunks(list(codes), self.plan.batch_kline_items):
+            self._isolating(chunk, invalid, fetch)
+        return out, invalid
 
     def kline(self, endpoint: Endpoint, code: str, kline_type: int, count: int) -> list[Bar]:
         data = self._call(

@@ -58,34 +58,34 @@ def test_article_rows_give_exact_percent_changes(sim, make_manager):
     assert set(df["market"]) == {"US", "HK"}
 
 
-def test_cli_prints_the_article_percent_changes(sim):
-    pin_article(sim)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLTICK_", "QUOTES_"))}
-    env.update(
-        ALLTICK_TOKEN=TOKEN,
-        ALLTICK_PLAN="professional",
-        ALLTICK_WS_BASE=sim.ws_base,
-        ALLTICK_HTTP_BASE=sim.http_base,
-    )
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "feed",
-            "snapshot",
-            "--symbols",
-            ",".join(ARTICLE),
-            "--wait",
-            "10",
-            "--format",
-            "json",
-        ],
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m feed ARGS`` in a clean environment (no developer token), plus ``env``."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ALLTICK_", "QUOTES_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "feed", *args],
         cwd=ROOT,
-        env=env,
+        env={**clean, **env},
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
+    )
+
+
+def test_cli_prints_the_article_percent_changes(sim):
+    pin_article(sim)
+    out = run_cli(
+        "snapshot",
+        "--symbols",
+        ",".join(ARTICLE),
+        "--wait",
+        "10",
+        "--format",
+        "json",
+        ALLTICK_TOKEN=TOKEN,
+        ALLTICK_PLAN="professional",
+        ALLTICK_WS_BASE=sim.ws_base,
+        ALLTICK_HTTP_BASE=sim.http_base,
     )
     rows = {r["symbol"]: r for r in json.loads(out.stdout)}
     assert {c: rows[c]["pct_change"] for c in ARTICLE} == ARTICLE_PCT
@@ -94,52 +94,12 @@ def test_cli_prints_the_article_percent_changes(sim):
 
 @pytest.mark.parametrize("fmt", ["csv", "table"])
 def test_cli_demo_mode_works_without_a_token(fmt):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLTICK_", "QUOTES_"))}
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "feed",
-            "snapshot",
-            "--symbols",
-            "AAPL.US,700.HK",
-            "--wait",
-            "10",
-            "--format",
-            fmt,
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    out = run_cli("snapshot", "--symbols", "AAPL.US,700.HK", "--wait", "10", "--format", fmt)
     assert "AAPL.US" in out.stdout and "700.HK" in out.stdout and "demo mode" in out.stderr
 
 
 def test_cli_watch_refreshes_in_demo_mode():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLTICK_", "QUOTES_"))}
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "feed",
-            "watch",
-            "--symbols",
-            "AAPL.US,9988.HK",
-            "--interval",
-            "0.2",
-            "--count",
-            "3",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    out = run_cli("watch", "--symbols", "AAPL.US,9988.HK", "--interval", "0.2", "--count", "3")
     assert out.stdout.count("9988.HK") == 3
 
 
