@@ -10,10 +10,11 @@ symbol; then, with the feed idle, it times (median of ``--repeat`` calls):
   construction of the same columns and rows;
 * ``manager.snapshot_state()`` against ``dict(quotes)``, the copy each publish makes;
 * ``ui.tables.quotes_table`` against ``pd.DataFrame`` construction, and
-  ``ui.charts.heatmap`` built, and built and serialised the way ``st.altair_chart``
-  does it (Streamlit's converter: a validated ``to_dict()`` with the data as Arrow),
-  against a one-layer Altair chart of the same rows serialised the same way; skipped
-  with a note when those builders are missing.
+  the heatmap as the page draws it (``ui.charts.heatmap_parts``: a spec built and
+  validated once, then only the data marshalled as Arrow each refresh) and, for
+  reference, the same chart through ``st.altair_chart``'s converter (which validates
+  on every call), against a one-layer Altair chart serialised that way; skipped with a
+  note when those builders are missing.
 
 Then one AppTest run of ``streamlit_app.py`` and of each ``pages/*.py`` at
 ``--apptest-symbols`` (500) symbols through ``QUOTES_SYMBOLS``, against an AppTest run
@@ -135,21 +136,49 @@ def _ui_rows(manager: FeedManager, n: int, repeat: int) -> list[Row]:
             return serialise(alt.Chart(plain).mark_rect().encode(x="col:O", y="row:O", color="pct:Q"))
 
         t_base = median_time(baseline, max(3, repeat // 4))
-        t_build = median_time(lambda: heatmap(snap, conv, columns=8), max(3, repeat // 4))
         t_full = median_time(lambda: serialise(heatmap(snap, conv, columns=8)), max(3, repeat // 4))
-        target = ("< 50 ms", t_full < 0.05) if n == 500 else ("", None)
-        rows += [
-            Row(f"heatmap build, {n}", t_build * 1e3, "ms", t_base * 1e3, "1-layer chart, serialised"),
+        rows.append(
             Row(
-                f"heatmap build + serialise, {n}",
+                f"heatmap via st.altair_chart (validates every call), {n}",
                 t_full * 1e3,
                 "ms",
                 t_base * 1e3,
                 "1-layer chart, serialised",
-                *target,
-            ),
-        ]
+            )
+        )
+        parts = _builder("ui.charts", "heatmap_parts")
+        if parts is not None:
+            drawn = _drawn_heatmap(parts, snap, conv)
+            t_drawn = median_time(drawn, max(3, repeat // 4))
+            target = ("< 50 ms", t_drawn < 0.05) if n == 500 else ("", None)
+            rows.append(
+                Row(
+                    f"heatmap as the page draws it (cached spec + data as Arrow), {n}",
+                    t_drawn * 1e3,
+                    "ms",
+                    t_base * 1e3,
+                    "1-layer chart, serialised",
+                    *target,
+                )
+            )
     return rows
+
+
+def _drawn_heatmap(parts: Callable[..., Any], snap: pd.DataFrame, conv: Any) -> Callable[[], object]:
+    """What pages/1_Heatmap.py does each refresh: build data + cached spec, marshal both
+    the way ``st.vega_lite_chart`` does (data to Arrow, spec to JSON)."""
+    import json
+
+    from streamlit.elements.vega_charts import _marshall_chart_data
+    from streamlit.proto.VegaLiteChart_pb2 import VegaLiteChart
+
+    def run() -> object:
+        data, spec = parts(snap, conv, columns=8)
+        proto = VegaLiteChart()
+        _marshall_chart_data(proto, spec, data)
+        return json.dumps(spec)
+
+    return run
 
 
 def _chart_serialiser() -> Callable[[Any], object]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.charts import heatmap, scale_legend
+from ui.charts import heatmap_parts, scale_legend
 from ui.colors import Convention
 from ui.format import format_pct
 from ui.layout import setup_page
@@ -68,11 +68,9 @@ def live_heatmap() -> None:
                 else "waiting for prices…"
             )
             st.markdown(f"**{market.label}** · {s['symbols']} symbols · {moves}")
-            st.altair_chart(
-                heatmap(rows, state.convention, domain=domain, columns=TILES_PER_ROW),
-                key=f"heat_{market.value}",
-                width="stretch",
-            )
+            # The spec is built and validated once per layout; each refresh sends only the data.
+            data, spec = heatmap_parts(rows, state.convention, domain=domain, columns=TILES_PER_ROW)
+            st.vega_lite_chart(data, spec, key=f"heat_{market.value}", width="stretch")
 
 
 st.fragment(live_heatmap, run_every=state.run_every)()

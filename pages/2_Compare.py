@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.charts import compare_chart, compare_frame
+from ui.charts import compare_frame, compare_spec
 from ui.layout import setup_page
 from ui.live import feed_alerts, notify_events, render_quotes, viewer_tz
 from ui.tables import complete_snapshot, quotes_table
@@ -57,11 +57,9 @@ def live_compare() -> None:
     with st.container(border=True, key="compare_box"):
         if frame.empty:
             st.caption("Waiting for prices and previous closes…")
-        st.altair_chart(
-            compare_chart(frame, state.convention, symbols=picks, tz_label=tz_name),
-            key="compare_chart",
-            width="stretch",
-        )
+        # The spec is built and validated once per pick and zone; each refresh sends only the data.
+        spec = compare_spec(frame, state.convention, symbols=picks, tz_label=tz_name)
+        st.vega_lite_chart(frame, spec, key="compare_chart", width="stretch")
     missing = [c for c in picks if c not in set(frame["symbol"])]
     if missing and not frame.empty:
         st.caption(f"No line yet for {', '.join(missing)}: waiting for a price or a previous close.")

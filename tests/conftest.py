@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +14,16 @@ from feed.config import FeedConfig
 from feed.manager import FeedManager
 from feed.simulator import Simulator
 from tests.support import TOKEN
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> Iterator[None]:
+    """Streamlit's script runner (AppTest) installs the page as ``__main__`` and leaves it
+    there; a later ``multiprocessing`` spawn would then re-run the page in the child."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
 
 
 @pytest.fixture(autouse=True)

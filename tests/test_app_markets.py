@@ -27,7 +27,8 @@ def test_heatmap_page_has_a_chart_for_each_new_market():
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     tiles = [s for s in specs if "layer" in s]
     assert len(tiles) == 4  # CN, FX, crypto, HK
-    datasets = " ".join(str(c.proto.datasets) for c in at.get("vega_lite_chart"))
+    # Tiles go out as st.vega_lite_chart(data, spec): their rows travel in proto.data.
+    datasets = " ".join(str(c.proto.datasets) + str(c.proto.data) for c in at.get("vega_lite_chart"))
     assert "600519.SH" in datasets and "USDHKD" in datasets
 
 

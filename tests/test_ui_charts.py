@@ -8,7 +8,18 @@ import pandas as pd
 import pytest
 
 from tests.test_ui_support import snapshot_frame
-from ui.charts import DIMMED_OPACITY, compare_chart, compare_frame, heatmap, pct_since, scale_legend
+from ui.charts import (
+    DIMMED_OPACITY,
+    compare_chart,
+    compare_frame,
+    compare_spec,
+    heatmap,
+    heatmap_frame,
+    heatmap_parts,
+    heatmap_spec,
+    pct_since,
+    scale_legend,
+)
 from ui.colors import GREEN, RED, TILE_NEUTRAL, Convention
 
 
@@ -158,3 +169,24 @@ def test_compare_chart_lines_colours_and_tooltips() -> None:
 def test_compare_chart_accepts_an_empty_frame() -> None:
     spec = compare_chart(compare_frame({}, {}), Convention.GREEN_UP, symbols=["A.US", "B.US"]).to_dict()
     assert spec["layer"][1]["mark"]["type"] == "line"
+
+
+def test_heatmap_spec_is_the_altair_spec_without_data() -> None:
+    snap = snapshot_frame()
+    data, spec = heatmap_parts(snap, Convention.RED_UP, domain=2.0, columns=4)
+    full = heatmap(snap, Convention.RED_UP, domain=2.0, columns=4).to_dict()
+    assert spec["layer"] == [{k: v for k, v in layer.items() if k != "data"} for layer in full["layer"]]
+    assert all("data" not in layer for layer in spec["layer"]) and "datasets" not in spec
+    assert spec["height"] == full["height"] and spec["width"] == "container"
+    pd.testing.assert_frame_equal(data, heatmap_frame(snap, 4))
+    spec["layer"].clear()  # callers get their own copy: Streamlit edits the spec it is given
+    assert heatmap_spec(Convention.RED_UP, 2.0, 4, spec["height"] // 80)["layer"]
+
+
+def test_compare_spec_reads_top_level_data_and_keeps_the_zero_rule() -> None:
+    frame = compare_frame({}, {})
+    spec = compare_spec(frame, Convention.GREEN_UP, symbols=["A.US", "B.US"])
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["rule", "line", "circle", "text"]
+    assert spec["layer"][0]["data"] == {"values": [{"pct": 0.0}]}
+    assert all("data" not in layer for layer in spec["layer"][1:])
+    assert spec["layer"][1]["encoding"]["color"]["scale"]["domain"] == ["A.US", "B.US"]

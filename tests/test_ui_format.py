@@ -107,3 +107,27 @@ def test_local_time_handles_missing_and_pandas_timestamps() -> None:
 )
 def test_format_duration_is_short(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+def test_column_formatters_match_the_scalar_ones() -> None:
+    import numpy as np
+
+    from ui.format import format_pcts, format_prices, prices_decimals
+
+    rng = np.random.default_rng(7)
+    values = np.concatenate(
+        [
+            rng.normal(0, 3, 3000),
+            np.round(rng.uniform(0, 100, 2000), 2) + 0.005,  # ties at two decimals
+            rng.uniform(-1e6, 1e6, 1000),
+            [0.0, -0.0, 0.005, -0.005, 1.005, 101.505, 2.675, float("nan"), 101.5 - 100.495],
+        ]
+    )
+    assert format_pcts(values) == [format_pct(v) for v in values]
+    markets = rng.choice(["US", "HK", "CN", "FX", "CRYPTO", "XX"], len(values))
+    prices = np.abs(values) * rng.choice([1e-3, 1.0, 10.0, 100.0], len(values))
+    decimals = prices_decimals(markets, prices)
+    assert decimals.tolist() == [price_decimals(m, p) for m, p in zip(markets, prices, strict=True)]
+    assert format_prices(prices, decimals) == [
+        format_price(p, d) for p, d in zip(prices, decimals.tolist(), strict=True)
+    ]

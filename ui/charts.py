@@ -9,22 +9,28 @@ data in place instead of redrawing the view.
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from ui.colors import TILE_NEUTRAL, Convention
-from ui.format import MISSING, format_pct, format_price, price_decimals
+from ui.format import MISSING, format_pct, format_pcts, format_prices, prices_decimals
 
 __all__ = [
     "COMPARE_COLORS",
     "DIMMED_OPACITY",
     "compare_chart",
     "compare_frame",
+    "compare_spec",
     "heatmap",
     "heatmap_frame",
+    "heatmap_parts",
+    "heatmap_spec",
     "pct_since",
     "scale_legend",
 ]
@@ -41,27 +47,26 @@ COMPARE_COLORS = ("#4da3ff", "#f0a030", "#b07cff", "#22d3ee", "#f472b6", "#facc1
 def heatmap_frame(snapshot: pd.DataFrame, columns: int) -> pd.DataFrame:
     """Tile data: grid position in watchlist order plus preformatted labels."""
     d = snapshot.reset_index(drop=True)
-    pct = pd.to_numeric(d["pct_change"], errors="coerce")
-    last = pd.to_numeric(d["last"], errors="coerce")
-    prev = pd.to_numeric(d["prev_close"], errors="coerce")
-    decimals = [
-        price_decimals(m, p if not math.isnan(p) else q)
-        for m, p, q in zip(d["market"], last, prev, strict=True)
-    ]
+    pct = pd.to_numeric(d["pct_change"], errors="coerce").astype(float)
+    last = pd.to_numeric(d["last"], errors="coerce").astype(float).to_numpy()
+    prev = pd.to_numeric(d["prev_close"], errors="coerce").astype(float).to_numpy()
+    decimals = prices_decimals(d["market"].tolist(), np.where(np.isnan(last), prev, last))
+    status = d["freshness"].astype(str)
+    index = np.arange(len(d))
     return pd.DataFrame(
         {
             "symbol": d["symbol"].astype(str),
             "name": d["name"].fillna("").astype(str).replace("", MISSING),
-            "col": d.index % columns,
-            "row": d.index // columns,
+            "col": index % columns,
+            "row": index // columns,
             "pct": pct,
             # Colour wants a number for every tile; a row without a move sits at the midpoint.
             "pct_color": pct.fillna(0.0),
-            "pct_label": [format_pct(v) for v in pct],
-            "last_label": [format_price(v, n) for v, n in zip(last, decimals, strict=True)],
-            "prev_label": [format_price(v, n) for v, n in zip(prev, decimals, strict=True)],
-            "status": d["freshness"].astype(str),
-            "dimmed": ~d["freshness"].astype(str).isin(CURRENT),
+            "pct_label": format_pcts(pct.to_numpy()),
+            "last_label": format_prices(last, decimals),
+            "prev_label": format_prices(prev, decimals),
+            "status": status,
+            "dimmed": ~status.isin(CURRENT),
         }
     )
 
@@ -84,6 +89,66 @@ def heatmap(
     chart = _heatmap_template(convention, float(domain), columns, rows, neutral, legend).copy(deep=False)
     chart.data = data
     return chart
+
+
+def heatmap_spec(
+    convention: Convention,
+    domain: float = 5.0,
+    columns: int = 8,
+    rows: int = 1,
+    neutral: str = TILE_NEUTRAL,
+    legend: bool = False,
+) -> dict[str, Any]:
+    """The heatmap's Vega-Lite spec without data, for ``st.vega_lite_chart(data, spec)``.
+
+    Built and schema-validated once per layout (validation is most of the cost of
+    ``st.altair_chart``); each call returns a fresh copy, since Streamlit edits the
+    spec it is given. Same marks, scales and tooltips as :func:`heatmap`.
+    """
+    return json.loads(
+        _heatmap_spec_json(convention, float(domain), int(columns), max(1, int(rows)), neutral, bool(legend))
+    )
+
+
+def heatmap_parts(
+    snapshot: pd.DataFrame,
+    convention: Convention,
+    domain: float = 5.0,
+    columns: int = 8,
+    neutral: str = TILE_NEUTRAL,
+    legend: bool = False,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Tile data and its (cached) spec: what a page hands to ``st.vega_lite_chart``."""
+    data = heatmap_frame(snapshot, columns)
+    rows = max(1, math.ceil(len(data) / columns))
+    return data, heatmap_spec(convention, domain, columns, rows, neutral, legend)
+
+
+@functools.lru_cache(maxsize=64)
+def _heatmap_spec_json(
+    convention: Convention, domain: float, columns: int, rows: int, neutral: str, legend: bool
+) -> str:
+    return _spec_json(_heatmap_template(convention, domain, columns, rows, neutral, legend))
+
+
+def _spec_json(chart: alt.TopLevelMixin) -> str:
+    """A data-free chart as validated Vega-Lite JSON, as ``st.altair_chart`` would send it.
+
+    ``top_level=False`` leaves out Altair's theme (Streamlit disables it too) and the
+    datasets; the schema URL is added back by hand. Altair points data-free layers at an
+    ``empty`` dataset; those references go, so the layers use the data given at draw time.
+    A layer's own fixed data is inlined.
+    """
+    datasets: dict[str, Any] = {}
+    spec = chart.to_dict(validate=True, context={"top_level": False, "datasets": datasets})
+    for layer in spec.get("layer", []):
+        name = layer.get("data", {}).get("name")
+        if name == "empty":
+            del layer["data"]
+        elif name in datasets:  # small fixed data (the zero rule) stays inline in the spec
+            layer["data"] = {"values": datasets[name]}
+    spec["$schema"] = alt.SCHEMA_URL
+    return json.dumps(spec)
 
 
 @functools.lru_cache(maxsize=64)
@@ -221,20 +286,56 @@ def compare_chart(
     """Lines of % since previous close, one per symbol, with the latest move labelled.
 
     Series colours avoid red and green; the end labels carry the direction colour of
-    the viewer's convention.
+    the viewer's convention. The Altair form of :func:`compare_spec`, with ``frame`` as data.
     """
-    order = list(symbols) if symbols is not None else list(dict.fromkeys(frame["symbol"]))
+    order = tuple(symbols) if symbols is not None else tuple(dict.fromkeys(frame["symbol"]))
+    template = _compare_template(convention, order, tz_label, _time_format(frame))
+    chart = template.copy(deep=False)
+    chart.data = frame
+    return chart
+
+
+def compare_spec(
+    frame: pd.DataFrame,
+    convention: Convention,
+    symbols: Sequence[str] | None = None,
+    tz_label: str = "UTC",
+) -> dict[str, Any]:
+    """The comparison's Vega-Lite spec without data, for ``st.vega_lite_chart(frame, spec)``.
+
+    Built and validated once per (convention, symbols, zone, time format); a fresh copy
+    each call, since Streamlit edits the spec it is given.
+    """
+    order = tuple(symbols) if symbols is not None else tuple(dict.fromkeys(frame["symbol"]))
+    return json.loads(_compare_spec_json(convention, order, tz_label, _time_format(frame)))
+
+
+def _time_format(frame: pd.DataFrame) -> str:
+    span = frame["time"].max() - frame["time"].min() if not frame.empty else pd.Timedelta(0)
+    # Seconds matter only while a path is minutes long (right after a symbol is added).
+    return "%H:%M:%S" if span < pd.Timedelta(minutes=10) else "%H:%M"
+
+
+@functools.lru_cache(maxsize=64)
+def _compare_spec_json(
+    convention: Convention, order: tuple[str, ...], tz_label: str, time_format: str
+) -> str:
+    return _spec_json(_compare_template(convention, order, tz_label, time_format))
+
+
+@functools.lru_cache(maxsize=64)
+def _compare_template(
+    convention: Convention, order: tuple[str, ...], tz_label: str, time_format: str
+) -> alt.LayerChart:
+    """The data-free comparison: every layer but the zero rule reads the top-level data."""
     palette = convention.palette
-    series_scale = alt.Scale(domain=order, range=list(COMPARE_COLORS[: max(1, len(order))]))
+    series_scale = alt.Scale(domain=list(order), range=list(COMPARE_COLORS[: max(1, len(order))]))
     series = alt.Color(
         "symbol:N",
         title=None,
         scale=series_scale,
         legend=alt.Legend(orient="top", direction="horizontal", symbolType="stroke", labelFontSize=12),
     )
-    span = frame["time"].max() - frame["time"].min() if not frame.empty else pd.Timedelta(0)
-    # Seconds matter only while a path is minutes long (right after a symbol is added).
-    time_format = "%H:%M:%S" if span < pd.Timedelta(minutes=10) else "%H:%M"
     x = alt.X(
         "time:T",
         title=f"Time ({tz_label})",
@@ -251,17 +352,17 @@ def compare_chart(
         alt.Tooltip("pct:Q", title="% since prev close", format="+.2f"),
     ]
     lines = (
-        alt.Chart(frame)
+        alt.Chart()
         .mark_line(strokeWidth=2, interpolate="linear")
         .encode(x=x, y=y, color=series, tooltip=tooltip)
     )
     zero = (
-        alt.Chart(pd.DataFrame({"pct": [0.0]}))
+        alt.Chart(alt.InlineData(values=[{"pct": 0.0}]))
         .mark_rule(color="#8b93a1", strokeDash=[4, 4])
         .encode(y="pct:Q")
     )
     last = (
-        alt.Chart(frame)
+        alt.Chart()
         .transform_window(rank="rank()", sort=[alt.SortField("time", order="descending")], groupby=["symbol"])
         .transform_filter(alt.datum.rank == 1)
         .transform_calculate(

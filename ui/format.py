@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+import numpy as np
 import pandas as pd
 
 from feed.symbols import Market
@@ -22,9 +24,12 @@ __all__ = [
     "format_change",
     "format_duration",
     "format_pct",
+    "format_pcts",
     "format_price",
+    "format_prices",
     "local_time",
     "price_decimals",
+    "prices_decimals",
     "round_half_up",
 ]
 
@@ -93,6 +98,77 @@ def round_half_up(value: float, decimals: int) -> Decimal:
     except (InvalidOperation, ValueError, OverflowError):
         return Decimal("NaN")
     return exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def prices_decimals(markets: Sequence[object], prices: Sequence[float] | np.ndarray) -> np.ndarray:
+    """:func:`price_decimals` for whole columns at once (same rules, one int per row)."""
+    m = np.asarray([str(x) for x in markets], dtype=object)
+    p = np.abs(np.asarray(prices, dtype=float))
+    nan = np.isnan(p)
+    with np.errstate(invalid="ignore"):
+        conditions = [
+            m == Market.US.value,
+            m == Market.HK.value,
+            m == Market.CN.value,
+            m == Market.FX.value,
+            m == Market.CRYPTO.value,
+        ]
+        choices = [
+            np.where(p < 1, 4, 2),
+            np.where(p < 10, 3, 2),
+            np.full(len(p), 2),
+            np.where(nan | (p < 50), 5, np.where(p < 1000, 3, 2)),
+            np.where(nan | (p >= 1000), 2, np.where(p >= 1, 4, 6)),
+        ]
+    return np.select(conditions, choices, default=2).astype(int)
+
+
+def _rounded(values: np.ndarray, decimals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Half-up rounding in floats where it cannot differ from :func:`round_half_up`.
+
+    Returns the rounded values and a mask of those that are safe: finite, not huge,
+    and not within 1e-3 of a unit of a half (where the repr-based rule, the 1e-10
+    pre-rounding or float noise could tip the result). The rest take the exact path.
+    """
+    scale = np.power(10.0, decimals)
+    with np.errstate(invalid="ignore", over="ignore"):
+        y = np.abs(values) * scale
+        frac = y - np.floor(y)
+        safe = np.isfinite(y) & (y < 1e11) & (np.abs(frac - 0.5) > 1e-3)
+        rounded = np.copysign(np.floor(y + 0.5), values) / scale
+    return rounded, safe
+
+
+def format_prices(values: Sequence[float] | np.ndarray, decimals: Sequence[int] | np.ndarray) -> list[str]:
+    """:func:`format_price` for a column, with one precision per row; identical output."""
+    v = np.asarray(values, dtype=float)
+    d = np.broadcast_to(np.asarray(decimals, dtype=int), v.shape)
+    rounded, safe = _rounded(v, d)
+    missing = np.isnan(v)
+    return [
+        MISSING if miss else f"{r:,.{n}f}" if ok else format_price(x, n)
+        for x, r, n, ok, miss in zip(
+            v.tolist(), rounded.tolist(), d.tolist(), safe.tolist(), missing.tolist(), strict=True
+        )
+    ]
+
+
+def format_pcts(values: Sequence[float] | np.ndarray, decimals: int = 2) -> list[str]:
+    """:func:`format_pct` for a column; identical output."""
+    v = np.asarray(values, dtype=float)
+    rounded, safe = _rounded(v, np.full(v.shape, decimals))
+    missing = np.isnan(v)
+    out = []
+    for x, r, ok, miss in zip(v.tolist(), rounded.tolist(), safe.tolist(), missing.tolist(), strict=True):
+        if miss:
+            out.append(MISSING)
+        elif not ok:
+            out.append(format_pct(x, decimals))
+        elif r == 0:
+            out.append(f"{abs(r):.{decimals}f}%")
+        else:
+            out.append(f"{r:+,.{decimals}f}%")
+    return out
 
 
 def format_price(value: float | None, decimals: int) -> str:
