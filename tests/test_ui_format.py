@@ -131,3 +131,28 @@ def test_column_formatters_match_the_scalar_ones() -> None:
     assert format_prices(prices, decimals) == [
         format_price(p, d) for p, d in zip(prices, decimals.tolist(), strict=True)
     ]
+
+
+def test_local_times_match_local_time_row_by_row():
+    import datetime as dt
+
+    import pandas as pd
+
+    from ui.format import local_time, local_times
+
+    now = dt.datetime(2025, 3, 4, 15, 0, tzinfo=dt.UTC)
+    ts = pd.Series(
+        pd.to_datetime(
+            [
+                "2025-03-04 14:59:59",
+                "2025-03-03 21:00:00",
+                None,
+                "2025-03-04 01:00:00",
+                "2025-03-04 08:00:00",
+            ],
+            utc=True,
+        )
+    )
+    markets = pd.Series(["US", "US", "HK", "HK", "FX"])
+    expected = [local_time(None if pd.isna(t) else t, m, now) for t, m in zip(ts, markets, strict=True)]
+    assert local_times(ts, markets, now) == expected

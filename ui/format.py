@@ -28,6 +28,7 @@ __all__ = [
     "format_price",
     "format_prices",
     "local_time",
+    "local_times",
     "price_decimals",
     "prices_decimals",
     "round_half_up",
@@ -217,6 +218,34 @@ def local_time(ts: dt.datetime | None, market: Market | str, now: dt.datetime | 
     if local.date() != now_local.date():
         return f"{local.strftime('%b')} {local.day} {clock} {abbr}"
     return f"{clock} {abbr}"
+
+
+def local_times(ts: pd.Series, markets: pd.Series, now: dt.datetime | None = None) -> list[str]:
+    """:func:`local_time` for whole columns, one time-zone conversion per market.
+
+    The quotes grid asks for every row each second; per-row ``astimezone`` and
+    ``strftime`` were most of the table's cost at a few hundred symbols.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    stamps = pd.to_datetime(pd.Series(ts).reset_index(drop=True), utc=True)
+    mkts = pd.Series(markets).reset_index(drop=True).astype(str)
+    out = pd.Series(MISSING, index=stamps.index, dtype=object)
+    for value in mkts.unique():
+        mask = (mkts == value) & stamps.notna()
+        if not mask.any():
+            continue
+        m = _market(value)
+        tz = m.tz if m is not None else dt.UTC
+        abbr = ZONE_ABBR.get(m, "UTC") if m is not None else "UTC"
+        local = stamps[mask].dt.tz_convert(tz)
+        text = local.dt.strftime("%H:%M:%S") + f" {abbr}"
+        today = now.astimezone(tz).date()
+        old = local.dt.date != today
+        if old.any():
+            days = local[old]
+            text[old] = days.dt.strftime("%b ") + days.dt.day.astype(str) + " " + text[old]
+        out[mask] = text
+    return out.tolist()
 
 
 def format_duration(seconds: float | None) -> str:

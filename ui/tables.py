@@ -17,7 +17,7 @@ from pandas.io.formats.style import Styler
 from feed.model import SNAPSHOT_COLUMNS, Freshness
 from feed.symbols import Market
 from ui.colors import FRESHNESS_COLORS, Convention, direction_color
-from ui.format import MISSING, format_change, format_pct, format_price, local_time, price_decimals
+from ui.format import MISSING, format_change, format_pct, format_price, local_times, price_decimals
 from ui.watchlist import market_of
 
 __all__ = [
@@ -100,10 +100,7 @@ def quotes_table(
             "Prev close": pd.to_numeric(rows["prev_close"], errors="coerce").astype(float),
             "Change": pd.to_numeric(rows["change"], errors="coerce").astype(float),
             "% Chg": pd.to_numeric(rows["pct_change"], errors="coerce").astype(float),
-            "Time": [
-                local_time(None if pd.isna(ts) else ts, market, now)
-                for ts, market in zip(rows["ts"], rows["market"], strict=True)
-            ],
+            "Time": local_times(rows["ts"], rows["market"], now),
             "Status": rows["freshness"].astype(str),
         }
     )
@@ -208,10 +205,7 @@ def snapshot_csv(snapshot: pd.DataFrame, now: dt.datetime | None = None) -> byte
     out.insert(
         out.columns.get_loc("ts") + 1,
         "local_time",
-        [
-            local_time(None if pd.isna(ts) else ts, m, now)
-            for ts, m in zip(snapshot["ts"], snapshot["market"], strict=True)
-        ],
+        local_times(snapshot["ts"], snapshot["market"], now),
     )
     out["ts"] = pd.to_datetime(out["ts"], utc=True).map(lambda t: t.isoformat() if not pd.isna(t) else "")
     return out.to_csv(index=False).encode("utf-8")
