@@ -99,7 +99,10 @@ class _Stats:
 
 
 class Connection:
-    """A market group's link: its desired code list comes from ``desired()`` each time."""
+    """A market group's link. The thread re-reads ``desired()`` at least every 0.2 s and
+    sends the full list whenever it differs from what the server acknowledged (pacing
+    permitting), so a watchlist change needs no signal and a burst of changes costs one
+    subscribe."""
 
     def __init__(
         self,
@@ -128,7 +131,6 @@ class Connection:
         self._listener = listener
         self._rejected = rejected
         self._stop = threading.Event()
-        self._wake = threading.Event()
         self._ws: websocket.WebSocket | None = None
         self._state = ConnectionState.CONNECTING
         self.stats = _Stats()
@@ -163,7 +165,6 @@ class Connection:
 
     def stop(self, timeout: float = 3.0) -> None:
         self._stop.set()
-        self._wake.set()
         ws = self._ws
         if ws is not None:
             with contextlib.suppress(Exception):  # a dead socket may fail to close any way it likes
@@ -171,10 +172,6 @@ class Connection:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         self.state = ConnectionState.STOPPED
-
-    def resubscribe(self) -> None:
-        """The desired list changed: send it when pacing allows."""
-        self._wake.set()
 
     @property
     def alive(self) -> bool:

@@ -326,8 +326,6 @@ class FeedManager:
                     )
                     self._connections[name] = conn
                     conn.start()
-                else:
-                    conn.resubscribe()
 
     def _codes_for(self, markets: Iterable[str]) -> list[str]:
         ms = set(markets)
@@ -495,9 +493,6 @@ class FeedManager:
                 reason = "the server does not know this code (ret 600)"
             self._invalid[c] = reason
             self._event(EventKind.INVALID_SYMBOL, "http", f"{c}: {reason}; the rest keep streaming")
-        with self._lock:
-            for conn in self._connections.values():
-                conn.resubscribe()
 
     # --- processor -----------------------------------------------------------------------
 
