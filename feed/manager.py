@@ -117,7 +117,9 @@ class FeedManager:
         # Ingest and the book (the book belongs to the processor thread).
         self._queue = IngestQueue(self.config.queue_capacity)
         self._book = QuoteBook(bad_print_band=self.config.bad_print_band)
-        self._http_ticks: deque[tuple[list[Tick], str]] = deque()
+        # Work for the book from other threads (HTTP results), run by the processor, the
+        # book's only writer; each returns whether the book changed.
+        self._book_jobs: deque[Callable[[QuoteBook, float], bool]] = deque()
         self._decode_drops: Counter[str] = Counter()
         self._version = 0
         self._snap = Snapshot(0, 0.0)
@@ -131,7 +133,6 @@ class FeedManager:
         self._info: dict[str, StaticInfo] = {}
         self._seeded: set[str] = set()
         self._paths_requested: set[str] = set()
-        self._paths: dict[str, list[tuple[int, float]]] = {}
         self._invalid: dict[str, str] = {}
         self._recovering: dict[str, set[str]] = {}
         # Connections.
@@ -429,8 +430,7 @@ class FeedManager:
         for endpoint, group in self._by_endpoint(codes).items():
             ticks, bad = self._http.trade_ticks(endpoint, group)
             self._mark_invalid(bad)
-            self._http_ticks.append((ticks, SOURCE_HTTP))
-            self._queue.put_many([])
+            self._apply_http_ticks(ticks)
             self._seeded.update(group)
         self._job(_P_CLOSES, lambda: self._fetch_daily(codes))
         stock = [c for c in codes if self._market_of[c].endpoint == Endpoint.STOCK and c not in self._info]
@@ -459,9 +459,20 @@ class FeedManager:
         if m is None or code not in self._watched:
             return
         bars = self._http.kline(m.endpoint, code, KLINE_1M, 500)
-        self._paths[code] = [(b.time_s // 60, b.close) for b in bars]
-        self._http_ticks.append(([], f"path:{code}"))
-        self._queue.put_many([])
+        points = [(b.time_s // 60, b.close) for b in bars]
+
+        def seed(book: QuoteBook, now: float) -> bool:
+            book.seed_history(code, points)
+            return True
+
+        self._to_book(seed)
+
+    def _apply_http_ticks(self, ticks: list[Tick]) -> None:
+        self._to_book(lambda book, now: bool(book.apply(ticks, now, SOURCE_HTTP)))
+
+    def _to_book(self, job: Callable[[QuoteBook, float], bool]) -> None:
+        self._book_jobs.append(job)
+        self._queue.put_many([])  # wake the processor
 
     def _gap_fill(self, name: str, codes: list[str]) -> None:
         assert self._http is not None
@@ -469,8 +480,7 @@ class FeedManager:
             for endpoint, group in self._by_endpoint(codes).items():
                 ticks, bad = self._http.trade_ticks(endpoint, group)
                 self._mark_invalid(bad)
-                self._http_ticks.append((ticks, SOURCE_HTTP))
-                self._queue.put_many([])
+                self._apply_http_ticks(ticks)
         finally:
             with self._lock:
                 self._recovering.pop(name, None)
@@ -510,14 +520,8 @@ class FeedManager:
             now = time.monotonic()
             ticks = q.drain()  # drain also clears the wake-up flag, even when empty
             changed = bool(book.apply(ticks, now)) if ticks else False
-            while self._http_ticks:
-                http_ticks, source = self._http_ticks.popleft()
-                if source.startswith("path:"):
-                    code = source[5:]
-                    book.seed_history(code, self._paths.pop(code, []))
-                    changed = True
-                else:
-                    changed |= bool(book.apply(http_ticks, now, source))
+            while self._book_jobs:
+                changed |= self._book_jobs.popleft()(book, now)
             if changed or now - last_publish >= 0.5:
                 self._version += 1
                 self._snap = book.publish(self._version, now)
