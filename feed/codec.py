@@ -21,7 +21,6 @@ from typing import Any, NamedTuple
 import orjson
 
 __all__ = [
-    "Cancel",
     "CancelType",
     "Cmd",
     "DropReason",
@@ -166,11 +165,6 @@ class Request:
         """Codes of a (tick/depth) subscription request, in order."""
         items = self.data.get("symbol_list") or []
         return [i["code"] for i in items if isinstance(i, dict) and isinstance(i.get("code"), str)]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Cancel:
-    cancel_type: CancelType
 
 
 Event = Tick | Response | Rejected

@@ -11,7 +11,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from feed.plans import Plan, plan_named
 from feed.symbols import parse_watchlist
@@ -99,9 +99,6 @@ class FeedConfig:
     @property
     def reconnect_spacing(self) -> float:
         return self.plan_limits.reconnect_floor if self.reconnect_floor is None else self.reconnect_floor
-
-    def with_(self, **changes: object) -> FeedConfig:
-        return replace(self, **changes)  # type: ignore[arg-type]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> FeedConfig:

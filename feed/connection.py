@@ -91,7 +91,6 @@ class ConnectionListener(Protocol):
 @dataclass
 class _Stats:
     messages: int = 0
-    ticks: int = 0
     reconnects: int = 0
     last_error: str | None = None
     connected_since: float | None = None
@@ -172,10 +171,6 @@ class Connection:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         self.state = ConnectionState.STOPPED
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
 
     # --- the thread ----------------------------------------------------------------------
 
@@ -315,7 +310,6 @@ class Connection:
                             recovering = False
                 if ticks:
                     put_many(ticks)
-                    st.ticks += len(ticks)
                 st.last_message_at = now
                 # Under a firehose, look at timers only every 50 ms.
                 if now - last_check < 0.05:

@@ -1,9 +1,10 @@
 """The one bounded ingest queue between connection threads and the processor.
 
-Connection threads only decode and ``put``; the processor ``drain``s. Under a slow
-consumer the queue never grows without bound: past ``capacity`` it coalesces to the
-newest tick per symbol (by sequence, then time), because for a quote table only the
-latest price matters and dropping whole symbols would freeze rows.
+Connection threads only decode and ``put_many`` (one batch per socket read); the
+processor ``drain``s. Under a slow consumer the queue never grows without bound: past
+``capacity`` it coalesces to the newest tick per symbol (by sequence, then time),
+because for a quote table only the latest price matters and dropping whole symbols
+would freeze rows.
 """
 
 from __future__ import annotations
@@ -28,15 +29,8 @@ class IngestQueue:
     def __len__(self) -> int:
         return len(self._items)
 
-    def put(self, tick: Tick) -> None:
-        """Called from connection threads; deque.append is atomic under the GIL."""
-        self._items.append(tick)
-        if len(self._items) > self.capacity:
-            self._coalesce()
-        if not self._ready.is_set():
-            self._ready.set()
-
     def put_many(self, ticks: list[Tick]) -> None:
+        """Called from connection threads; deque.extend is atomic under the GIL."""
         self._items.extend(ticks)
         if len(self._items) > self.capacity:
             self._coalesce()

@@ -158,19 +158,10 @@ def _heatmap_template(
     """The data-free spec, built once per layout: Altair spends ~60 ms deep-copying encodings,
     which a 1 s refresh should not pay each time. Callers shallow-copy it and set ``data``.
     """
-    palette = convention.palette
     color = alt.Color(
         "pct_color:Q",
         title="% change",
-        scale=alt.Scale(
-            type="linear",
-            domain=[-domain, domain],
-            domainMid=0,
-            range=[palette.down, neutral, palette.up],
-            # Straight RGB blends: the default HCL path turns red-to-slate into purple.
-            interpolate="rgb",
-            clamp=True,
-        ),
+        scale=pct_scale(convention, domain, neutral),
         legend=alt.Legend(orient="bottom", format="+.0f", gradientLength=240) if legend else None,
     )
     base = alt.Chart().encode(
@@ -192,11 +183,25 @@ def _heatmap_template(
     return alt.layer(tiles, symbols, moves).properties(height=rows * TILE_HEIGHT, width="container")
 
 
+def pct_scale(convention: Convention, domain: float, neutral: str = TILE_NEUTRAL) -> alt.Scale:
+    """The one % change colour scale, shared by the tiles and their legend strip: fixed,
+    symmetric and centred on 0, so a colour means the same move everywhere."""
+    palette = convention.palette
+    return alt.Scale(
+        type="linear",
+        domain=[-domain, domain],
+        domainMid=0,
+        range=[palette.down, neutral, palette.up],
+        # Straight RGB blends: the default HCL path turns red-to-slate into purple.
+        interpolate="rgb",
+        clamp=True,
+    )
+
+
 def scale_legend(convention: Convention, domain: float = 5.0, neutral: str = TILE_NEUTRAL) -> alt.Chart:
     """The heatmap's fixed scale as a strip of swatches, labelled from ``-domain`` to ``+domain``."""
     steps = [domain * k / 5 for k in range(-5, 6)]
     data = pd.DataFrame({"pct": steps, "label": [format_pct(v, 0 if domain >= 5 else 1) for v in steps]})
-    palette = convention.palette
     return (
         alt.Chart(data)
         .mark_rect(cornerRadius=2)
@@ -211,14 +216,7 @@ def scale_legend(convention: Convention, domain: float = 5.0, neutral: str = TIL
             color=alt.Color(
                 "pct:Q",
                 legend=None,
-                scale=alt.Scale(
-                    type="linear",
-                    domain=[-domain, domain],
-                    domainMid=0,
-                    range=[palette.down, neutral, palette.up],
-                    interpolate="rgb",
-                    clamp=True,
-                ),
+                scale=pct_scale(convention, domain, neutral),
             ),
             tooltip=alt.value(None),
         )
