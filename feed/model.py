@@ -34,26 +34,37 @@ class Freshness(StrEnum):
     DOWN = "feed down"  # link down: the price may be out of date
     WAITING = "waiting"  # no price received yet
     NOT_STREAMED = "not streamed"  # over the plan's code cap, or refused by the server
+    AUTH_FAILED = "auth failed"  # AllTick refused the token: nothing will stream until it is fixed
+    UNREACHABLE = "unreachable"  # the server cannot be reached and no price is known yet
 
 
 class ConnectionState(StrEnum):
+    """A link's state, named by its cause when it is not streaming."""
+
     CONNECTING = "connecting"
     SUBSCRIBING = "subscribing"
     LIVE = "live"
-    RECONNECTING = "reconnecting"
-    AUTH_FAILED = "auth failed"
+    RECONNECTING = "reconnecting"  # lost after being up; retrying with backoff
+    UNREACHABLE = "unreachable"  # refused, DNS failure, connect timeout: retrying with backoff
+    AUTH_FAILED = "auth failed"  # 401 at the upgrade or ret 401 in any frame: retrying slowly
+    PLAN_CAP = "over plan cap"  # the server keeps closing accepted upgrades: too many connections
+    RATE_LIMITED = "rate limited"  # 429 at the upgrade or ret 605/606: paced down
     STOPPED = "stopped"
 
 
 class EventKind(StrEnum):
+    """What an event is about; each failure cause has its own kind."""
+
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
-    RECOVERED = "recovered"
-    PLAN_LIMIT = "plan limit"
+    RECOVERED = "recovered"  # reconnected, resubscribed and gap-filled
+    UNREACHABLE = "unreachable"  # the server could not be reached
+    PLAN_LIMIT = "plan limit"  # connection cap or code cap of the plan
     AUTH_FAILED = "auth failed"
     INVALID_SYMBOL = "invalid symbol"
     RATE_LIMITED = "rate limited"
-    ERROR = "error"
+    SERVER_ERROR = "server error"  # the server answered an error we have no better name for
+    ERROR = "error"  # a bug of ours, caught and counted: the feed kept going
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +87,9 @@ class FeedEvent:
     seq: int
     time: dt.datetime
     kind: EventKind
-    connection: str
-    message: str
+    connection: str  # a link's name ("US", "HK", "stock"...), or "http" for the HTTP API
+    message: str  # English, one sentence, never the token
+    codes: tuple[str, ...] = ()  # the symbols the event is about, when it is about some
 
 
 @dataclass(frozen=True, slots=True)
