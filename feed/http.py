@@ -99,6 +99,7 @@ class StaticInfo(NamedTuple):
     name: str
     currency: str
     exchange: str
+    name_zh: str = ""  # AllTick's Chinese name (name_cn, else name_hk)
 
 
 def urllib_transport(method: str, url: str, body: bytes | None, timeout: float = 10.0) -> tuple[int, bytes]:
@@ -333,6 +334,7 @@ class AllTickHttp:
                         str(item.get("name_en") or item.get("name_hk") or item.get("name_cn") or ""),
                         str(item.get("currency") or ""),
                         str(item.get("exchange") or ""),
+                        str(item.get("name_cn") or item.get("name_hk") or ""),
                     )
         return out
 

@@ -646,6 +646,7 @@ class FeedManager:
             info = self._info.get(code)
             cols["symbol"][i] = code
             cols["name"][i] = info.name if info else _fallback_name(code)
+            cols["name_zh"][i] = info.name_zh if info else ""
             cols["market"][i] = market.value
             cols["currency"][i] = info.currency if info and info.currency else _currency(code, market)
             note = ""

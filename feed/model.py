@@ -131,6 +131,7 @@ class FeedStatus:
 SNAPSHOT_COLUMNS = (
     "symbol",  # canonical AllTick code
     "name",  # English name ("" until static info arrives)
+    "name_zh",  # Chinese name from AllTick's static info ("" when it has none)
     "market",  # Market value: US, HK, CN, FX, CRYPTO
     "currency",
     "last",  # float, NaN until the first price

@@ -42,6 +42,7 @@ def snapshot_frame(rows: list[tuple] | None = None) -> pd.DataFrame:
             {
                 "symbol": symbol,
                 "name": name,
+                "name_zh": "",
                 "market": market,
                 "currency": currency,
                 "last": last,

@@ -229,6 +229,7 @@ def complete_snapshot(snapshot: pd.DataFrame, codes: list[str] | tuple[str, ...]
         {
             "symbol": missing,
             "name": "",
+            "name_zh": "",
             "market": [(m.value if (m := market_of(c)) is not None else "") for c in missing],
             "currency": "",
             "last": float("nan"),
