@@ -8,6 +8,7 @@ import math
 import pandas as pd
 import pytest
 
+from feed.model import SNAPSHOT_COLUMNS
 from tests.test_ui_support import NOW, ROWS, snapshot_frame
 from ui.colors import GREEN, NEUTRAL, RED, Convention
 from ui.tables import (
@@ -142,8 +143,13 @@ def test_complete_snapshot_returns_the_same_rows_when_nothing_is_missing() -> No
 
 def test_snapshot_csv_keeps_raw_numbers_and_iso_utc_times() -> None:
     data = pd.read_csv(io.BytesIO(snapshot_csv(snapshot_frame(), now=NOW)))
-    assert list(data.columns[7:10]) == ["pct_change", "ts", "local_time"]
-    assert len(data.columns) == 15  # the 14 snapshot columns plus the local time shown
+    cols = list(data.columns)
+    assert cols[cols.index("pct_change") : cols.index("pct_change") + 3] == ["pct_change", "ts", "local_time"]
+    assert cols == [
+        *SNAPSHOT_COLUMNS[: SNAPSHOT_COLUMNS.index("ts") + 1],
+        "local_time",
+        *SNAPSHOT_COLUMNS[SNAPSHOT_COLUMNS.index("ts") + 1 :],
+    ]
     assert data.loc[0, "last"] == pytest.approx(231.505)
     assert data.loc[0, "ts"] == "2026-11-25T21:00:00+00:00"
     assert data.loc[0, "local_time"] == "16:00:00 ET"
