@@ -14,7 +14,7 @@ import psutil
 import websocket
 
 from benchmarks.firehose import Firehose
-from feed.codec import encode_subscribe
+from feed.protocol.codec import encode_subscribe
 from feed.config import FeedConfig
 from feed.manager import FeedManager
 

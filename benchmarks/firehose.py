@@ -45,7 +45,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from feed.codec import Cmd, Request, Ret, decode_request, encode_response, encode_tick_push
+from feed.protocol.codec import Cmd, Request, Ret, decode_request, encode_response, encode_tick_push
 
 __all__ = [
     "BlastResult",

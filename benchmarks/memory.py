@@ -3,7 +3,7 @@
 A real FeedManager (connections to the firehose, seeded by its HTTP stub) watches
 ``--symbols`` codes. Ticks reach it one of two ways (``--via``):
 
-* ``queue`` (default): ``feed.codec.Tick`` batches straight into the pipeline's ingest,
+* ``queue`` (default): ``feed.protocol.codec.Tick`` batches straight into the pipeline's ingest,
   ``manager._queue.put_many``, kept under the queue's capacity so nothing is coalesced;
   the processor applies them to the book, publishes snapshots and extends each symbol's
   minute path. Tick times step ``--spacing`` seconds per symbol inside one trading day,
@@ -28,7 +28,7 @@ import time
 
 from benchmarks.common import Row, print_table, rss_mb, running_pipeline, wait_final
 from benchmarks.firehose import Firehose, price_of
-from feed.codec import Tick
+from feed.protocol.codec import Tick
 from feed.manager import FeedManager
 
 BATCH = 10_000

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NamedTuple
 
-from feed.codec import DropReason, Tick
+from feed.protocol.codec import DropReason, Tick
 
 __all__ = ["MinuteSeries", "Quote", "QuoteBook", "Snapshot"]
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from feed.plans import Plan, plan_named
+from feed.protocol.plans import Plan, plan_named
 from feed.symbols import parse_watchlist
 
 __all__ = ["DEFAULT_SYMBOLS", "FeedConfig", "RedactFilter", "redact"]

@@ -26,7 +26,7 @@ from typing import Protocol
 
 import websocket
 
-from feed.codec import (
+from feed.protocol.codec import (
     CancelType,
     Cmd,
     Rejected,
@@ -39,7 +39,7 @@ from feed.codec import (
     encode_subscribe,
 )
 from feed.config import FeedConfig, redact
-from feed.frames import OP_CLOSE, OP_PING, OP_PONG, FrameReader
+from feed.protocol.frames import OP_CLOSE, OP_PING, OP_PONG, FrameReader
 from feed.ingest import IngestQueue
 from feed.model import ConnectionState, EventKind
 from feed.symbols import Endpoint

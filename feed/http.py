@@ -8,34 +8,44 @@ Errors form a small tree, each carrying the endpoint and AllTick ``ret`` but nev
 token (``httpx`` style)::
 
     HttpError
-    ├── AuthError        HTTP 401 / ret 401: stop, tell the user
+    ├── Unreachable      refused, DNS failure, timeout: nothing answered
+    ├── AuthError        HTTP 401 / ret 401: the token is bad
     ├── RateLimited      HTTP 429 / ret 429, 605, 606 / body without ``ret``: pace down
     ├── CodeInvalid      ret 600 / 604: the code, not the call, is bad
-    └── PlanLimit        ret 603: too many items for the plan
+    ├── PlanLimit        ret 603: too many items for the plan
+    └── ServerError      HTTP 5xx, a body that is not JSON, any other ``ret``
 
 Requests go through one seam, ``transport(method, url, body) -> (status, bytes)``, which
-tests replace; every request waits its turn in a per-token :class:`RateLimiter`.
+tests replace; every request waits its turn in a per-token :class:`RateLimiter`. A call
+retries a rate-limit answer a couple of times (the limiter is then pushed back); every
+other failure is raised at once, so the caller's retry schedule (``feed.refdata``) is
+the only one. Owned by the thread that calls it (the reference-data worker).
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
-from feed.codec import Rejected, Ret, Tick, tick_from_fields
 from feed.config import redact
-from feed.plans import Plan
+from feed.protocol.codec import Rejected, Ret, Tick, tick_from_fields
+from feed.protocol.paths import HTTP_BASE
+from feed.protocol.plans import Plan
+from feed.protocol.records import KLINE_1M, KLINE_DAILY, Bar, StaticInfo, bars_from, static_info_from
 from feed.symbols import Endpoint
 
 __all__ = [
+    "KLINE_1M",
+    "KLINE_DAILY",
     "AllTickHttp",
     "AuthError",
     "Bar",
@@ -44,18 +54,16 @@ __all__ = [
     "PlanLimit",
     "RateLimited",
     "RateLimiter",
+    "ServerError",
     "StaticInfo",
     "Transport",
+    "Unreachable",
     "urllib_transport",
 ]
 
 log = logging.getLogger("feed.http")
 
 Transport = Callable[[str, str, bytes | None], tuple[int, bytes]]
-
-_BASE_PATH = {Endpoint.STOCK: "/quote-stock-b-api", Endpoint.FOREX: "/quote-b-api"}
-KLINE_1M = 1
-KLINE_DAILY = 8
 
 
 class HttpError(Exception):
@@ -65,6 +73,10 @@ class HttpError(Exception):
         self.status = status
         detail = f"ret {ret}" if ret is not None else f"HTTP {status}" if status else "error"
         super().__init__(f"{endpoint}: {detail}: {message}")
+
+
+class Unreachable(HttpError):
+    pass
 
 
 class AuthError(HttpError):
@@ -83,26 +95,11 @@ class PlanLimit(HttpError):
     pass
 
 
-class Bar(NamedTuple):
-    """One K-line bar; ``time_s`` is epoch seconds (bars use seconds, ticks milliseconds)."""
-
-    time_s: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
+class ServerError(HttpError):
+    pass
 
 
-class StaticInfo(NamedTuple):
-    code: str
-    name: str
-    currency: str
-    exchange: str
-    name_zh: str = ""  # AllTick's Chinese name (name_cn, else name_hk)
-
-
-def urllib_transport(method: str, url: str, body: bytes | None, timeout: float = 10.0) -> tuple[int, bytes]:
+def urllib_transport(method: str, url: str, body: bytes | None, timeout: float = 5.0) -> tuple[int, bytes]:
     """The production transport: stdlib urllib, so the runtime needs no HTTP library."""
     req = urllib.request.Request(url, data=body, method=method)
     if body is not None:
@@ -152,7 +149,7 @@ class AllTickHttp:
         plan: Plan,
         *,
         transport: Transport | None = None,
-        retries: int = 3,
+        retries: int = 2,
         stop: threading.Event | None = None,
     ) -> None:
         self._base = base.rstrip("/")
@@ -172,36 +169,30 @@ class AllTickHttp:
     def _call(self, endpoint: Endpoint, path: str, data: dict[str, Any], *, post: bool = False) -> dict:
         trace = f"{path.strip('/')}-{time.time_ns() % 10**12}"
         payload = orjson.dumps({"trace": trace, "data": data})
-        url = f"{self._base}{_BASE_PATH[endpoint]}{path}?token={urllib.parse.quote(self._token, safe='')}"
+        url = f"{self._base}{HTTP_BASE[endpoint]}{path}?token={urllib.parse.quote(self._token, safe='')}"
         if not post:
             url += "&query=" + urllib.parse.quote(payload.decode(), safe="")
-        name = f"{_BASE_PATH[endpoint]}{path}"
+        name = f"{HTTP_BASE[endpoint]}{path}"
         bucket = "batch" if post else "query"
-        delay = 1.0
+        delay = 0.5
         for attempt in range(self._retries + 1):
             wait = self.limiter.reserve(bucket)
             if wait > 0 and self._stop.wait(wait):
                 raise HttpError(name, "stopped")
+            self.requests += 1
             try:
-                self.requests += 1
                 status, body = self._transport("POST" if post else "GET", url, payload if post else None)
-                return self._check(name, status, body)
-            except RateLimited as exc:
-                if attempt == self._retries:
-                    raise
-                log.warning("rate limited on %s; retrying in %.1fs", name, delay)
-                self.limiter.penalize(bucket, delay)
-                last: HttpError = exc
             except OSError as exc:
                 # Network errors carry the URL in some messages: redact before it travels.
-                err = HttpError(name, redact(f"{type(exc).__name__}: {exc}", self._token))
+                raise Unreachable(name, redact(_describe(exc), self._token)) from None
+            try:
+                return self._check(name, status, body)
+            except RateLimited:
                 if attempt == self._retries:
-                    raise err from None
-                log.warning("%s", err)
-                last = err
-            if self._stop.wait(delay):
-                raise last
-            delay = min(delay * 2, 30.0)
+                    raise
+                log.info("rate limited on %s; retrying in %.1fs", name, delay)
+                self.limiter.penalize(bucket, delay)
+                delay = min(delay * 2, 10.0)
         raise AssertionError("unreachable")
 
     @staticmethod
@@ -210,12 +201,14 @@ class AllTickHttp:
             raise AuthError(name, "token invalid or expired", status=401)
         if status == 429:
             raise RateLimited(name, "too many requests", status=429)
+        if status >= 500:
+            raise ServerError(name, "server error", status=status)
         try:
             msg = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise HttpError(name, "response is not JSON", status=status) from None
+            raise ServerError(name, "response is not JSON", status=status) from None
         if not isinstance(msg, dict):
-            raise HttpError(name, "response is not an object", status=status)
+            raise ServerError(name, "response is not an object", status=status)
         if "ret" not in msg:
             # The bare {"error_msg": "Too many requests"} seen in the wild.
             raise RateLimited(name, str(msg.get("error_msg") or "response without ret"), status=status)
@@ -232,7 +225,7 @@ class AllTickHttp:
             raise CodeInvalid(name, text, ret=ret)
         if ret == Ret.TOKEN_LEVEL:
             raise PlanLimit(name, text, ret=ret)
-        raise HttpError(name, text, ret=ret if isinstance(ret, int) else None, status=status)
+        raise ServerError(name, text, ret=ret if isinstance(ret, int) else None, status=status)
 
     # --- endpoints ------------------------------------------------------------------
 
@@ -297,25 +290,26 @@ class AllTickHttp:
             data = self._call(endpoint, "/batch-kline", {"data_list": items}, post=True)
             for entry in data.get("kline_list") or []:
                 if isinstance(entry, dict) and entry.get("code") in batch:
-                    out[entry["code"]] = _bars(entry.get("kline_data"))
+                    out[entry["code"]] = bars_from(entry.get("kline_data"))
 
         for chunk in _chunks(list(codes), self.plan.batch_kline_items):
             self._isolating(chunk, invalid, fetch)
         return out, invalid
 
-    def kline(self, endpoint: Endpoint, code: str, kline_type: int, count: int) -> list[Bar]:
+    def kline(self, endpoint: Endpoint, code: str, kline_type: int, count: int, end_s: int = 0) -> list[Bar]:
+        """Up to 500 bars of one code, oldest first, ending at ``end_s`` (0: the latest)."""
         data = self._call(
             endpoint,
             "/kline",
             {
                 "code": code,
                 "kline_type": kline_type,
-                "kline_timestamp_end": 0,
+                "kline_timestamp_end": int(end_s),
                 "query_kline_num": min(count, 500),
                 "adjust_type": 0,
             },
         )
-        return _bars(data.get("kline_list"))
+        return bars_from(data.get("kline_list"))
 
     def static_info(self, codes: list[str]) -> dict[str, StaticInfo]:
         """Names and currencies (stock base only; forex has no static info)."""
@@ -328,32 +322,19 @@ class AllTickHttp:
             except CodeInvalid:
                 continue
             for item in data.get("static_info_list") or []:
-                if isinstance(item, dict) and isinstance(item.get("symbol"), str):
-                    out[item["symbol"]] = StaticInfo(
-                        item["symbol"],
-                        str(item.get("name_en") or item.get("name_hk") or item.get("name_cn") or ""),
-                        str(item.get("currency") or ""),
-                        str(item.get("exchange") or ""),
-                        str(item.get("name_cn") or item.get("name_hk") or ""),
-                    )
+                info = static_info_from(item)
+                if info is not None:
+                    out[info.code] = info
         return out
 
 
-def _bars(raw: object) -> list[Bar]:
-    bars: list[Bar] = []
-    for b in raw if isinstance(raw, list) else []:
-        try:
-            bars.append(
-                Bar(
-                    int(b["timestamp"]),
-                    float(b["open_price"]),
-                    float(b["high_price"]),
-                    float(b["low_price"]),
-                    float(b["close_price"]),
-                    float(b.get("volume") or 0),
-                )
-            )
-        except (KeyError, TypeError, ValueError):
-            log.warning("dropped a malformed K-line bar")
-    bars.sort(key=lambda b: b.time_s)
-    return bars
+def _describe(exc: OSError) -> str:
+    """A network error in words: "connection refused", "name not resolved", "timed out"."""
+    reason = getattr(exc, "reason", exc)  # urllib wraps the socket error in URLError.reason
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(reason, TimeoutError):
+        return "timed out"
+    if isinstance(reason, socket.gaierror):
+        return "host name not resolved"
+    return f"{type(reason).__name__}: {reason}"

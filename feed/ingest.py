@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from feed.codec import Tick
+from feed.protocol.codec import Tick
 
 __all__ = ["IngestQueue"]
 

@@ -30,7 +30,7 @@ import pandas as pd
 
 from feed import calendars
 from feed.book import SOURCE_HTTP, QuoteBook, Snapshot
-from feed.codec import Rejected, Tick
+from feed.protocol.codec import Rejected, Tick
 from feed.config import FeedConfig, redact
 from feed.connection import Connection, TokenPacer
 from feed.http import KLINE_1M, AllTickHttp, AuthError, Bar, HttpError, StaticInfo

@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from feed.calendars import trade_date_of
-from feed.http import Bar
+from feed.protocol.records import Bar
 from feed.model import PrevClose
 from feed.symbols import Market
 

@@ -4,7 +4,7 @@ The app falls back to it in demo mode (no token), and the tests point the real
 client at it to inject faults a live server only produces on bad days: dropped and
 half-open sockets, garbage frames, duplicate and out-of-order pushes, rate limits.
 It speaks the wire protocol of alltick-protocol.md through the project's own codec
-(``feed.codec``), so client and simulator cannot drift apart.
+(``feed.protocol.codec``), so client and simulator cannot drift apart.
 
 Two servers run in daemon threads: a WebSocket server (``websockets.sync``) for
 both stream paths, and a threading HTTP server for the REST paths (``websockets``
@@ -46,7 +46,7 @@ from websockets.http11 import Request as WsRequest
 from websockets.http11 import Response as WsResponse
 from websockets.sync.server import Server, ServerConnection, serve
 
-from feed.codec import (
+from feed.protocol.codec import (
     CancelType,
     Cmd,
     Request,

@@ -3,7 +3,7 @@
 import math
 
 from feed.book import MinuteSeries, QuoteBook
-from feed.codec import Tick
+from feed.protocol.codec import Tick
 
 
 def t(code="AAPL.US", seq=1, time_ms=1_000_000, price=100.0):

@@ -3,7 +3,7 @@ import math
 import orjson
 import pytest
 
-from feed.codec import (
+from feed.protocol.codec import (
     Cmd,
     DropReason,
     Rejected,
@@ -34,7 +34,7 @@ def test_subscribe_carries_the_full_list_in_order():
 
 
 def test_cancel_names_its_type():
-    from feed.codec import CancelType
+    from feed.protocol.codec import CancelType
 
     assert orjson.loads(encode_cancel(CancelType.TICK, 1, "c"))["data"] == {"cancel_type": 2}
 

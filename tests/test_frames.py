@@ -3,7 +3,7 @@
 import pytest
 from websocket import ABNF
 
-from feed.frames import OP_CLOSE, OP_PING, OP_TEXT, FrameError, FrameReader
+from feed.protocol.frames import OP_CLOSE, OP_PING, OP_TEXT, FrameError, FrameReader
 
 
 def frame(payload: bytes, opcode: int = ABNF.OPCODE_TEXT, fin: int = 1, mask: int = 0) -> bytes:

@@ -7,8 +7,8 @@ import urllib.parse
 import orjson
 import pytest
 
-from feed.http import AllTickHttp, AuthError, HttpError, RateLimiter
-from feed.plans import plan_named
+from feed.http import AllTickHttp, AuthError, RateLimiter, Unreachable
+from feed.protocol.plans import plan_named
 from feed.symbols import Endpoint
 
 TOKEN = "tok-http-SECRET"
@@ -82,8 +82,7 @@ def test_network_errors_are_redacted():
         raise OSError(f"cannot reach {url}")
 
     http = client(boom)
-    http._retries = 0
-    with pytest.raises(HttpError) as info:
+    with pytest.raises(Unreachable) as info:
         http.trade_ticks(Endpoint.STOCK, ["A.US"])
     assert TOKEN not in str(info.value) and "token=***" in str(info.value)
 

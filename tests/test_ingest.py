@@ -1,4 +1,4 @@
-from feed.codec import Tick
+from feed.protocol.codec import Tick
 from feed.ingest import IngestQueue
 
 

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from feed.http import Bar
+from feed.protocol.records import Bar
 from feed.prevclose import prev_close
 from feed.symbols import Market
 

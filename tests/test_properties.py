@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feed.book import QuoteBook
-from feed.codec import Rejected, Response, Tick, decode, decode_request
+from feed.protocol.codec import Rejected, Response, Tick, decode, decode_request
 
 CODES = ["AAPL.US", "700.HK", "GOLD"]
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import websocket
 
-from feed.codec import Rejected, Tick, decode
+from feed.protocol.codec import Rejected, Tick, decode
 from feed.simulator import Simulator
 from feed.symbols import Market, parse_symbol
 from feed.universe import DUAL_LISTED, UNIVERSE, round_to_tick

@@ -1,7 +1,9 @@
-"""AllTick plan limits (alltick-protocol.md §3.3, §4.3), in one table.
+"""AllTick plan limits (alltick-protocol.md §3.3, §4.2, §4.3), in one table.
 
 The client caps itself by these numbers so it never relies on the server's silent
-truncation: symbols over the cap are reported as not streamed, never quietly missing.
+truncation (symbols over the cap are reported as not streamed, never quietly missing),
+and the simulator enforces the very same numbers, so a test against it measures the
+client against the limits it believes in.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ class Plan:
     name: str
     # WebSocket connections per endpoint group (a stock and a forex connection count apart).
     max_connections: int
-    # Codes per tick subscription.
+    # Codes per tick subscription; the server serves the first N and ignores the rest.
     max_codes: int
     # Seconds between reconnect attempts the docs ask for.
     reconnect_floor: float
@@ -24,19 +26,22 @@ class Plan:
     http_interval: float
     # HTTP: seconds between /batch-kline calls.
     batch_kline_interval: float
-    # Items (codes x kline types) per /batch-kline call.
+    # Items (codes x kline types) per /batch-kline call; more is ret 603.
     batch_kline_items: int
-    # Codes per /trade-tick or /static_info call.
+    # Codes per /trade-tick or /static_info call (free: 5; paid: "≤ 50" for URL length).
     codes_per_query: int
+    # HTTP calls per minute and per day, all endpoints together.
+    http_per_minute: int
+    http_per_day: int
 
 
 PLANS: dict[str, Plan] = {
     p.name: p
     for p in (
-        Plan("free", 1, 5, 10.0, 10.0, 10.0, 5, 5),
-        Plan("basic", 1, 100, 3.0, 1.0, 3.0, 100, 50),
-        Plan("premium", 3, 200, 3.0, 0.1, 2.0, 200, 50),
-        Plan("professional", 10, 3000, 3.0, 0.05, 1.0, 500, 50),
+        Plan("free", 1, 5, 10.0, 10.0, 10.0, 5, 5, 10, 1_000),
+        Plan("basic", 1, 100, 3.0, 1.0, 3.0, 100, 50, 60, 86_400),
+        Plan("premium", 3, 200, 3.0, 0.1, 2.0, 200, 50, 600, 864_000),
+        Plan("professional", 10, 3000, 3.0, 0.05, 1.0, 500, 50, 1_200, 1_728_000),
     )
 }
 # The market-wide plans (All-HK, All-CN, All-US) have professional limits.
