@@ -1,10 +1,11 @@
 """The quote book: the latest valid trade per symbol, its recent path, and drop counts.
 
-Only the processor thread writes here (collect first, process in one place). Every
+Owned by the processor thread, its only writer (collect first, process in one place). Every
 tick is checked before it may change a row: the code must be watched, the sequence
 and exchange time must move forward, and an optional bad-print band holds a price
 that jumps too far until the next tick confirms it. Readers never touch the book:
-they get an immutable :class:`Snapshot` swapped in after each batch.
+the processor publishes immutable copies (``publish_quotes``, ``path``) in each
+:class:`feed.snapshot.Snapshot`.
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ import math
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NamedTuple
 
 from feed.protocol.codec import DropReason, Tick
 
-__all__ = ["MinuteSeries", "Quote", "QuoteBook", "Snapshot"]
+__all__ = ["MinutePath", "MinuteSeries", "Quote", "QuoteBook"]
 
 _new_tuple = tuple.__new__  # builds a NamedTuple without its slower Python-level __new__
 
@@ -43,13 +43,18 @@ class Quote(NamedTuple):
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """One published, immutable state of the book; ``version`` grows by one per publish."""
+class MinutePath(NamedTuple):
+    """A published, immutable copy of a symbol's minute path: closes from ``first_min``.
 
-    version: int
-    published: float
-    quotes: Mapping[str, Quote] = field(default_factory=lambda: MappingProxyType({}))
+    The last minute is the one in progress when it was copied; readers put the live
+    quote in its place (see :func:`feed.view.path_points`).
+    """
+
+    first_min: int
+    closes: tuple[float, ...]
+
+    def points(self) -> list[tuple[int, float]]:
+        return [(self.first_min + i, p) for i, p in enumerate(self.closes)]
 
 
 class MinuteSeries:
@@ -140,9 +145,9 @@ class QuoteBook:
             self.history.pop(code, None)
             self._held.pop(code, None)
 
-    def apply(self, ticks: Iterable[Tick], received: float, source: str = SOURCE_PUSH) -> set[str]:
-        """Apply a batch in arrival order; return the codes whose row changed."""
-        changed: set[str] = set()
+    def apply(self, ticks: Iterable[Tick], received: float, source: str = SOURCE_PUSH) -> list[Tick]:
+        """Apply a batch in arrival order; return the ticks accepted, in that order."""
+        accepted: list[Tick] = []
         quotes = self.quotes
         watched = self.watched
         drops = self.drops
@@ -176,10 +181,10 @@ class QuoteBook:
             if series is None:
                 series = self.history[code] = MinuteSeries(self._history_cap)
             series.update(t.time_ms // 60_000, t.price)
-            changed.add(code)
+            accepted.append(t)
             applied += 1
         self.applied += applied
-        return changed
+        return accepted
 
     def _confirm(self, t: Tick, band: float) -> bool:
         """Bad-print guard: a jump is accepted only when the next tick agrees with it."""
@@ -200,5 +205,11 @@ class QuoteBook:
             series = self.history[code] = MinuteSeries(self._history_cap)
         series.seed(points)
 
-    def publish(self, version: int, now: float) -> Snapshot:
-        return Snapshot(version, now, MappingProxyType(dict(self.quotes)))
+    def publish_quotes(self) -> Mapping[str, Quote]:
+        return MappingProxyType(dict(self.quotes))
+
+    def path(self, code: str) -> MinutePath | None:
+        series = self.history.get(code)
+        if series is None or not len(series):
+            return None
+        return MinutePath(series.first_min, tuple(series.closes))

@@ -68,11 +68,14 @@ class FeedConfig:
 
     # Timing (seconds). Protocol values by default; tests shrink them.
     heartbeat_interval: float = 10.0
-    dead_after: float = 25.0
+    reply_timeout: float = 5.0  # a heartbeat unanswered this long: the link is half-open
+    dead_after: float = 20.0  # no frame at all this long: the link is half-open
     request_interval: float = 1.1
     token_request_interval: float = 3.0
     reconnect_floor: float | None = None  # None: the plan's reconnect spacing
-    stable_after: float = 30.0  # a link up this long resets the backoff
+    backoff_cap: float = 5.0  # longest wait between failed connects (keeps blips short)
+    auth_retry: float = 30.0  # first retry after a refused token; doubles up to 5 minutes
+    reexpand_after: float = 60.0  # after a plan-cap fallback, a shared link up this long tries again
     publish_interval: float = 0.002
     quiet_after: float = 60.0
 

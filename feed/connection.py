@@ -1,64 +1,65 @@
-"""One WebSocket connection to AllTick and the daemon thread that owns it.
+"""The pump: one WebSocket link's socket, driven by its :class:`~feed.session.Session`.
 
-The thread owns the socket end to end (connect, subscribe, heartbeat, receive,
-reconnect), so no lock is ever held across I/O and nothing else writes to the socket.
-It only decodes and enqueues: ticks go to the shared :class:`IngestQueue`, everything
-else becomes a callback to the manager. It never touches Streamlit.
+Each pump runs in its own thread (``feed-link-<name>``), which owns the socket, the
+frame reader, the session and the link's counters; nothing else touches them. The pump
+is deliberately thin: it connects when the session says ``Connect``, sends what the
+session says to send, reads the socket in large chunks (see :mod:`feed.protocol.frames`
+for why), hands ticks to the shared ingest queue and everything else to the session,
+and forwards the session's notices to the supervisor. Other threads talk to it only
+through :meth:`Pump.set_codes` and :meth:`Pump.stop` (a queue and an event), and read
+its published, frozen :class:`LinkStats`.
 
-Protocol duties (alltick-protocol.md §3): heartbeat every 10 s; at least 1 s between
-requests on this connection and 3 s between requests across the token's connections
-(:class:`TokenPacer`); the FULL code list on every subscribe, since each one replaces
-the last; reconnect with backoff and jitter no sooner than the plan's reconnect spacing;
-a link with no frame for ``dead_after`` seconds (heartbeat replies included) is half-open
-and gets replaced.
+Errors are classified here, once, into the session's causes: a refused or timed-out TCP
+connect or an unresolvable host is *unreachable*; HTTP 401 at the upgrade is *auth*;
+429 is *rate limit*; anything else the upgrade answers is a *server* error.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import errno
 import logging
-import random
+import queue
+import select
+import socket
+import ssl
 import threading
 import time
+import urllib.parse
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
 
 import websocket
 
-from feed.protocol.codec import (
-    CancelType,
-    Cmd,
-    Rejected,
-    Response,
-    Ret,
-    Tick,
-    decode,
-    encode_cancel,
-    encode_heartbeat,
-    encode_subscribe,
-)
-from feed.config import FeedConfig, redact
-from feed.protocol.frames import OP_CLOSE, OP_PING, OP_PONG, FrameReader
+from feed.config import redact
 from feed.ingest import IngestQueue
-from feed.model import ConnectionState, EventKind
+from feed.messages import LinkNotice
+from feed.model import ConnectionState
+from feed.protocol.codec import Rejected, Response, Tick, decode
+from feed.protocol.frames import OP_CLOSE, OP_PING, OP_PONG, FrameError, FrameReader
+from feed.protocol.paths import WS_PATH
+from feed.session import Close, Connect, Failure, Notice, OpenFailure, Send, Session, SessionTiming
 from feed.symbols import Endpoint
 
-__all__ = ["Connection", "ConnectionListener", "TokenPacer"]
+__all__ = ["LinkStats", "Pump", "TokenPacer"]
 
 log = logging.getLogger("feed.connection")
 
-WS_PATH = {Endpoint.STOCK: "/quote-stock-b-ws-api", Endpoint.FOREX: "/quote-b-ws-api"}
 RECV_TIMEOUT = 0.2
 RECV_CHUNK = 256 * 1024
-EARLY_CLOSE_WINDOW = 2.0
-BACKOFF_BASE = 1.0
-BACKOFF_CAP = 60.0
-AUTH_RETRY = 300.0
+CONNECT_TIMEOUT = 5.0
+STATS_EVERY = 0.5
+_IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY)
 
 
 class TokenPacer:
-    """Spaces requests across all connections of one token (3 s by default)."""
+    """Spaces requests across all links of one token (3 s by default).
+
+    Shared by the pumps: the one piece of cross-thread state in the link layer, a
+    number behind a lock that is held for the arithmetic only.
+    """
 
     def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.interval = interval
@@ -76,32 +77,27 @@ class TokenPacer:
             return self._next - now
 
 
-class ConnectionListener(Protocol):
-    """What a connection tells its manager; called from the connection thread."""
+@dataclass(frozen=True, slots=True)
+class LinkStats:
+    """A link's health as its pump last published it (twice a second, and on change)."""
 
-    def on_event(self, conn: Connection, kind: EventKind, message: str) -> None: ...
-
-    def on_subscribed(self, conn: Connection, codes: tuple[str, ...], after_reconnect: bool) -> None: ...
-
-    def on_code_invalid(self, conn: Connection, codes: tuple[str, ...]) -> None: ...
-
-    def on_over_cap(self, conn: Connection) -> None: ...
-
-
-@dataclass
-class _Stats:
+    name: str
+    endpoint: str
+    markets: tuple[str, ...]
+    state: ConnectionState
+    symbols: tuple[str, ...] = ()
     messages: int = 0
+    msgs_per_s: float = 0.0
     reconnects: int = 0
     last_error: str | None = None
-    connected_since: float | None = None
-    last_message_at: float | None = None
+    connected_since: dt.datetime | None = None
+    last_message_at: dt.datetime | None = None
+    rejected: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
 
 
-class Connection:
-    """A market group's link. The thread re-reads ``desired()`` at least every 0.2 s and
-    sends the full list whenever it differs from what the server acknowledged (pacing
-    permitting), so a watchlist change needs no signal and a burst of changes costs one
-    subscribe."""
+class Pump:
+    """One link: ``start()``, ``set_codes()`` any time, ``stop()``; ``stats`` to read."""
 
     def __init__(
         self,
@@ -109,287 +105,312 @@ class Connection:
         endpoint: Endpoint,
         markets: tuple[str, ...],
         *,
-        config: FeedConfig,
-        token: str,
         ws_base: str,
-        desired: Callable[[], tuple[str, ...]],
-        queue: IngestQueue,
+        token: str,
+        timing: SessionTiming,
         pacer: TokenPacer,
-        listener: ConnectionListener,
-        rejected: Callable[[Rejected], None],
+        ingest: IngestQueue,
+        notify: Callable[[LinkNotice], None],
     ) -> None:
         self.name = name
         self.endpoint = endpoint
         self.markets = markets
-        self._config = config
         self._token = token
-        self._url = f"{ws_base.rstrip('/')}{WS_PATH[endpoint]}?token={token}"
-        self._desired = desired
-        self._queue = queue
-        self._pacer = pacer
-        self._listener = listener
-        self._rejected = rejected
+        self._url = f"{ws_base.rstrip('/')}{WS_PATH[endpoint]}?token={urllib.parse.quote(token, safe='')}"
+        self._session = Session(name, timing, pace=pacer.try_acquire)
+        self._ingest = ingest
+        self._notify = notify
+        self._inbox: queue.SimpleQueue[tuple[str, ...]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._ws: websocket.WebSocket | None = None
-        self._state = ConnectionState.CONNECTING
-        self.stats = _Stats()
-        # What the server last acknowledged, and what is in flight.
-        self.subscribed: tuple[str, ...] = ()
-        self._pending: tuple[str, ...] | None = None
-        self._seq = 0
-        self._pace_penalty = 0.0
-        self._thread = threading.Thread(target=self._run, name=f"feed-{name}", daemon=True)
+        self._reader = FrameReader()
+        self._messages = 0
+        self._reconnects = 0
+        self._errors = 0
+        self._rejected: Counter[str] = Counter()
+        self._last_error: str | None = None
+        self._connected_since: float | None = None
+        self._last_message_at: float | None = None
+        self._rate = (time.monotonic(), 0, 0.0)
+        self.stats = LinkStats(name, endpoint.value, markets, ConnectionState.CONNECTING)
+        self._thread = threading.Thread(target=self._run, name=f"feed-link-{name}", daemon=True)
 
     def __repr__(self) -> str:
-        return f"Connection(name={self.name!r}, state={self._state.value}, codes={len(self.subscribed)})"
+        return f"Pump({self.name!r}, {self.stats.state.value}, codes={len(self.stats.symbols)})"
 
-    @property
-    def url_for_log(self) -> str:
-        return redact(self._url, self._token)
-
-    @property
-    def state(self) -> ConnectionState:
-        return self._state
-
-    @state.setter
-    def state(self, value: ConnectionState) -> None:
-        if value != self._state:
-            log.debug("= %s %s -> %s", self.name, self._state.value, value.value)
-            self._state = value
-
-    # --- control, from any thread -----------------------------------------------------
+    # --- from other threads ----------------------------------------------------------
 
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self, timeout: float = 3.0) -> None:
+    def set_codes(self, codes: tuple[str, ...]) -> None:
+        self._inbox.put(tuple(codes))
+
+    def stop(self) -> None:
+        """Ask the pump to end; returns at once (see :meth:`join`)."""
         self._stop.set()
-        ws = self._ws
-        if ws is not None:
-            with contextlib.suppress(Exception):  # a dead socket may fail to close any way it likes
-                ws.shutdown()
+
+    def join(self, timeout: float) -> bool:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
-        self.state = ConnectionState.STOPPED
+        return not self._thread.is_alive()
 
-    # --- the thread ----------------------------------------------------------------------
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # --- the thread ------------------------------------------------------------------
 
     def _run(self) -> None:
-        attempt = 0
-        last_attempt = -1e9
-        early_closes = 0
+        last_stats = 0.0
         while not self._stop.is_set():
-            spacing = self._config.reconnect_spacing
-            if self.state == ConnectionState.AUTH_FAILED:
-                delay = AUTH_RETRY
-            elif attempt == 0:
-                delay = 0.0
-            else:
-                backoff = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
-                delay = backoff * random.uniform(0.5, 1.0)
-            delay = max(delay, last_attempt + spacing - time.monotonic())
-            if delay > 0 and self._stop.wait(delay):
-                break
-            last_attempt = time.monotonic()
-            attempt += 1
-            if self.state != ConnectionState.AUTH_FAILED:
-                self.state = ConnectionState.CONNECTING if attempt == 1 else ConnectionState.RECONNECTING
-            opened_at = time.monotonic()
             try:
-                got_response = self._session(after_reconnect=self.stats.reconnects > 0 or attempt > 1)
-            except _AuthFailed as exc:
-                self.state = ConnectionState.AUTH_FAILED
-                self.stats.last_error = str(exc)
-                self._listener.on_event(self, EventKind.AUTH_FAILED, str(exc))
-                continue
-            except Exception as exc:
-                self._record_error(exc)
-                got_response = False
-            finally:
-                self._close()
-            if self._stop.is_set():
-                break
-            lived = time.monotonic() - opened_at
-            if lived >= self._config.stable_after:
-                attempt = 1  # a stable link resets the backoff
-            if self.stats.connected_since is not None:
-                self.stats.connected_since = None
-                self.stats.reconnects += 1
-                self.state = ConnectionState.RECONNECTING
-                self._listener.on_event(
-                    self, EventKind.DISCONNECTED, f"link lost: {self.stats.last_error or 'closed'}"
-                )
-            # Closed right after open without a word: the plan's connection cap.
-            if lived < EARLY_CLOSE_WINDOW and not got_response and self.stats.last_error != "timeout":
-                early_closes += 1
-                if early_closes >= 2:
-                    early_closes = 0
-                    self._listener.on_over_cap(self)
-            else:
-                early_closes = 0
-        self._close()
+                self._step()
+            except Exception:  # one bad step must not end the link
+                self._errors += 1
+                log.exception("link %s: unexpected error (counted; the link carries on)", self.name)
+                self._drop("internal error")
+                self._stop.wait(0.5)
+            now = time.monotonic()
+            if now - last_stats >= STATS_EVERY:
+                self._publish(now)
+                last_stats = now
+        self._drop("stopped")
+        self._publish(time.monotonic(), stopped=True)
 
-    def _record_error(self, exc: BaseException) -> None:
-        if self._stop.is_set():
-            return  # our own shutdown closed the socket
-        text = redact(f"{type(exc).__name__}: {exc}".rstrip(": "), self._token)
-        if isinstance(exc, websocket.WebSocketTimeoutException):
-            text = "timeout"
-        self.stats.last_error = text
-        log.info("! %s %s", self.name, text)
+    def _step(self) -> None:
+        codes = None
+        with contextlib.suppress(queue.Empty):
+            while True:
+                codes = self._inbox.get_nowait()
+        if codes is not None:
+            self._session.set_desired(codes)
+        now = time.monotonic()
+        self._execute(self._session.poll(now))
+        if self._ws is None:
+            self._stop.wait(min(RECV_TIMEOUT, max(0.01, self._session.seconds_to_attempt(now))))
+            return
+        self._read()
 
-    def _close(self) -> None:
-        ws, self._ws = self._ws, None
-        if ws is not None:
-            with contextlib.suppress(Exception):
-                ws.close(timeout=0.2)
+    def _execute(self, actions: list) -> None:
+        for action in actions:
+            if isinstance(action, Notice):
+                if action.state is not None:
+                    self._publish(time.monotonic())
+                self._notify(LinkNotice(self.name, action))
+            elif isinstance(action, Send):
+                self._send(action.text)
+            elif isinstance(action, Connect):
+                self._open()
+            elif isinstance(action, Close):
+                self._last_error = action.reason
+                self._reconnects += 1
+                log.info("! %s %s; closing the link", self.name, action.reason)
+                self._drop(action.reason)
 
-    def _session(self, *, after_reconnect: bool) -> bool:
-        """One connected session; returns whether the server answered anything."""
+    def _open(self) -> None:
         try:
+            ws = self._handshake()
+        except _OpenError as exc:
+            self._last_error = exc.failure.detail
+            log.info("! %s %s", self.name, exc.failure.detail)
+            self._execute(self._session.open_failed(exc.failure, time.monotonic()))
+            return
+        self._ws = ws
+        self._reader = FrameReader()
+        self._connected_since = self._last_message_at = time.monotonic()
+        log.info("= %s connected to %s", self.name, redact(self._url, self._token))
+        self._execute(self._session.opened(time.monotonic()))
+
+    def _handshake(self) -> websocket.WebSocket:
+        parts = urllib.parse.urlsplit(self._url)
+        secure = parts.scheme == "wss"
+        host = parts.hostname or ""
+        port = parts.port or (443 if secure else 80)
+        sock = _tcp_connect(host, port, CONNECT_TIMEOUT, self._stop)
+        try:
+            if secure:
+                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=host)
+            sock.settimeout(CONNECT_TIMEOUT)
             ws = websocket.create_connection(
-                self._url, timeout=5, skip_utf8_validation=True, enable_multithread=True
+                self._url, socket=sock, timeout=CONNECT_TIMEOUT, skip_utf8_validation=True
             )
         except websocket.WebSocketBadStatusException as exc:
-            if exc.status_code == 401:
-                raise _AuthFailed(f"{self.name}: token rejected (HTTP 401) - check ALLTICK_TOKEN") from None
-            raise
-        self._ws = ws
+            sock.close()
+            raise _OpenError(_status_failure(exc.status_code)) from None
+        except (OSError, websocket.WebSocketException) as exc:
+            sock.close()
+            timeout = (TimeoutError, OSError, websocket.WebSocketTimeoutException)
+            kind = Failure.UNREACHABLE if isinstance(exc, timeout) else Failure.SERVER
+            raise _OpenError(OpenFailure(kind, f"upgrade failed: {_describe(exc, self._token)}")) from None
         ws.settimeout(RECV_TIMEOUT)
+        return ws
+
+    def _read(self) -> None:
+        ws = self._ws
+        assert ws is not None
+        try:
+            chunk = ws.sock.recv(RECV_CHUNK)
+        except TimeoutError:
+            return
+        except (OSError, ssl.SSLError) as exc:
+            self._lost(_describe(exc, self._token))
+            return
         now = time.monotonic()
-        st = self.stats
-        st.connected_since = now
-        st.last_message_at = now
-        st.last_error = None
-        self.subscribed = ()
-        self._pending = None
-        self.state = ConnectionState.SUBSCRIBING
-        log.info("= %s connected to %s", self.name, self.url_for_log)
-        self._listener.on_event(self, EventKind.CONNECTED, f"connected ({', '.join(self.markets)})")
-        last_request = -1e9
-        last_heartbeat = last_check = now
-        got_response = False
-        recovering = after_reconnect
-        put_many = self._queue.put_many
-        sock = ws.sock
-        reader = FrameReader()
-        rejected = self._rejected
-        dead_after = self._config.dead_after
-        hb_every = self._config.heartbeat_interval
-        stop = self._stop
-        while not stop.is_set():
-            # Whole chunks, not one frame at a time: see feed/frames.py for why.
-            try:
-                chunk = sock.recv(RECV_CHUNK)
-            except TimeoutError:
-                chunk = None
-            now = time.monotonic()
-            if chunk is not None:
-                if not chunk:
-                    st.last_error = "connection closed by the server"
-                    return got_response
-                ticks: list[Tick] = []
-                for opcode, data in reader.feed(chunk):
-                    if opcode == OP_CLOSE:
-                        st.last_error = "closed by server"
-                        return got_response
-                    if opcode == OP_PING:
-                        ws.pong(data)
-                        continue
-                    if opcode == OP_PONG:
-                        continue
-                    st.messages += 1
-                    event = decode(data)
-                    if type(event) is Tick:
-                        ticks.append(event)
-                    elif type(event) is Rejected:
-                        rejected(event)
-                    else:
-                        got_response = True
-                        if self._on_response(event, recovering):
-                            recovering = False
-                if ticks:
-                    put_many(ticks)
-                st.last_message_at = now
-                # Under a firehose, look at timers only every 50 ms.
-                if now - last_check < 0.05:
-                    continue
-            elif now - st.last_message_at > dead_after:
-                st.last_error = f"no data for {dead_after:.0f}s (half-open link)"
-                log.warning("! %s %s; replacing it", self.name, st.last_error)
-                return got_response
-            last_check = now
-            # Requests: at most one per request_interval on this link, paced across links.
-            if now - last_request < self._config.request_interval + self._pace_penalty:
+        if not chunk:
+            self._lost("connection closed by the server")
+            return
+        session = self._session
+        session.frame(now)
+        self._last_message_at = now
+        try:
+            frames = self._reader.feed(chunk)
+        except FrameError as exc:
+            self._lost(f"bad framing: {exc}")
+            return
+        ticks: list[Tick] = []
+        for opcode, data in frames:
+            if opcode == OP_CLOSE:
+                self._flush(ticks, now)
+                self._lost(_close_text(data))
+                return
+            if opcode == OP_PING:
+                self._pong(data)
                 continue
-            want = self._desired()
-            if self._pending is None and want != self.subscribed:
-                if self._pacer.try_acquire() == 0.0:
-                    self._send_subscribe(ws, want)
-                    last_request = now
+            if opcode == OP_PONG:
                 continue
-            if now - last_heartbeat >= hb_every:
-                self._seq += 1
-                ws.send(encode_heartbeat(self._seq, f"hb-{self.name}-{self._seq}"))
-                last_heartbeat = last_request = now
-        return got_response
+            self._messages += 1
+            event = decode(data)
+            if type(event) is Tick:
+                ticks.append(event)
+            elif type(event) is Rejected:
+                self._rejected[event.reason.value] += 1
+            else:
+                assert isinstance(event, Response)
+                self._execute(session.response(event, now))
+                if self._ws is None:  # the response closed the link (e.g. ret 401)
+                    return
+        self._flush(ticks, now)
 
-    def _send_subscribe(self, ws: websocket.WebSocket, codes: tuple[str, ...]) -> None:
-        self._seq += 1
-        self._pending = codes
-        if codes:
-            ws.send(encode_subscribe(list(codes), self._seq, f"sub-{self.name}-{self._seq}"))
-            log.info("> %s subscribe %d codes", self.name, len(codes))
+    def _flush(self, ticks: list[Tick], now: float) -> None:
+        if ticks:
+            self._ingest.put_many(ticks)
+            self._session.data(now)
+
+    def _send(self, text: str) -> None:
+        if self._ws is None:
+            return
+        try:
+            self._ws.send(text)
+        except (OSError, websocket.WebSocketException) as exc:
+            self._lost(f"send failed: {_describe(exc, self._token)}")
+
+    def _pong(self, data: bytes) -> None:
+        with contextlib.suppress(OSError, websocket.WebSocketException):
+            assert self._ws is not None
+            self._ws.pong(data)
+
+    def _lost(self, detail: str) -> None:
+        if self._stop.is_set():
+            self._drop("stopped")
+            return
+        self._last_error = detail
+        self._reconnects += 1
+        log.info("! %s %s", self.name, detail)
+        self._drop(detail)
+        self._execute(self._session.closed(detail, time.monotonic()))
+
+    def _drop(self, reason: str) -> None:
+        ws, self._ws = self._ws, None
+        self._connected_since = None
+        if ws is not None:
+            with contextlib.suppress(Exception):  # a dead socket may fail to close any way it likes
+                ws.sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(Exception):
+                ws.sock.close()
+
+    def _publish(self, now: float, *, stopped: bool = False) -> None:
+        t0, n0, rate = self._rate
+        if now - t0 >= 1.0:
+            rate = (self._messages - n0) / (now - t0)
+            self._rate = (now, self._messages, rate)
+        self.stats = LinkStats(
+            name=self.name,
+            endpoint=self.endpoint.value,
+            markets=self.markets,
+            state=ConnectionState.STOPPED if stopped else self._session.state,
+            symbols=self._session.acked if self._ws is not None else (),
+            messages=self._messages,
+            msgs_per_s=rate,
+            reconnects=self._reconnects,
+            last_error=self._last_error,
+            connected_since=_wall(self._connected_since, now),
+            last_message_at=_wall(self._last_message_at, now),
+            rejected=dict(self._rejected),
+            errors=self._errors,
+        )
+
+
+class _OpenError(Exception):
+    def __init__(self, failure: OpenFailure) -> None:
+        super().__init__(failure.detail)
+        self.failure = failure
+
+
+def _tcp_connect(host: str, port: int, timeout: float, stop: threading.Event) -> socket.socket:
+    """Connect in short slices so ``stop()`` never waits for a slow connect to time out."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise _OpenError(OpenFailure(Failure.UNREACHABLE, f"host name {host!r} not resolved")) from None
+    detail = "no address"
+    for family, kind, proto, _, addr in infos:
+        sock = socket.socket(family, kind, proto)
+        sock.setblocking(False)
+        err = sock.connect_ex(addr)
+        deadline = time.monotonic() + timeout
+        while err in _IN_PROGRESS and not stop.is_set() and time.monotonic() < deadline:  # EINPROGRESS
+            _, writable, _ = select.select([], [sock], [], 0.1)
+            if writable:
+                err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err == 0:
+            sock.setblocking(True)
+            return sock
+        sock.close()
+        if err == errno.ECONNREFUSED:
+            detail = f"connection refused ({host}:{port})"
+        elif err in _IN_PROGRESS:
+            detail = f"connect timed out after {timeout:g}s ({host}:{port})"
         else:
-            ws.send(encode_cancel(CancelType.TICK, self._seq, f"cancel-{self.name}-{self._seq}"))
-            log.info("> %s cancel tick subscription", self.name)
-
-    def _on_response(self, resp: Response, recovering: bool) -> bool:
-        """Handle an answer; True when a subscription landed after a reconnect."""
-        if resp.cmd_id == Cmd.HEARTBEAT_ACK and resp.ok:
-            return False
-        if resp.cmd_id in (Cmd.TICK_SUBSCRIBE_ACK, Cmd.CANCEL_ACK) or resp.cmd_id == 0:
-            pending, self._pending = self._pending, None
-            if pending is None:
-                return False
-            if resp.ok:
-                self._pace_penalty = 0.0
-                self.subscribed = pending
-                self.state = ConnectionState.LIVE
-                self._listener.on_subscribed(self, pending, recovering)
-                return recovering
-            return self._on_error(resp, pending, recovering)
-        if not resp.ok:
-            self._on_error(resp, (), recovering)
-        return False
-
-    def _on_error(self, resp: Response, pending: tuple[str, ...], recovering: bool) -> bool:
-        ret = resp.ret
-        text = f"server answered ret {ret} ({resp.msg or 'error'})"
-        self.stats.last_error = text
-        log.warning("! %s %s", self.name, text)
-        if ret == Ret.TOKEN_INVALID:
-            raise _AuthFailed(f"{self.name}: token rejected (ret 401) - check ALLTICK_TOKEN")
-        if ret in (Ret.CODE_INVALID, Ret.CODE_UNAUTHORIZED):
-            # The valid codes may well be streaming; count them subscribed, find the bad ones.
-            self.subscribed = pending
-            self.state = ConnectionState.LIVE
-            self._listener.on_code_invalid(self, pending)
-            self._listener.on_subscribed(self, pending, recovering)
-            return recovering
-        if ret == Ret.TOKEN_LEVEL:
-            self.subscribed = pending
-            self._listener.on_event(
-                self, EventKind.PLAN_LIMIT, f"{self.name}: {text}: the plan refuses this list"
-            )
-            return False
-        if ret in (Ret.RATE_LIMIT, Ret.TOO_MANY_REQUESTS, Ret.TOO_MANY_CLOSING):
-            self._pace_penalty = min(10.0, self._pace_penalty * 2 + 1.0)
-            self._listener.on_event(self, EventKind.RATE_LIMITED, f"{self.name}: {text}; pacing down")
-            return False
-        self._listener.on_event(self, EventKind.ERROR, f"{self.name}: {text}")
-        return False
+            detail = f"cannot connect to {host}:{port}: {errno.errorcode.get(err, err)}"
+    raise _OpenError(OpenFailure(Failure.UNREACHABLE, detail))
 
 
-class _AuthFailed(Exception):
-    pass
+def _status_failure(status: int) -> OpenFailure:
+    if status == 401:
+        return OpenFailure(Failure.AUTH, "HTTP 401 at the WebSocket upgrade (token invalid or expired)")
+    if status == 429:
+        return OpenFailure(Failure.RATE_LIMIT, "HTTP 429 at the WebSocket upgrade (reconnecting too fast)")
+    return OpenFailure(Failure.SERVER, f"HTTP {status} at the WebSocket upgrade")
+
+
+def _close_text(payload: bytes) -> str:
+    if len(payload) >= 2:
+        code = int.from_bytes(payload[:2], "big")
+        reason = payload[2:].decode("utf-8", "replace")
+        return f"closed by the server ({code}{' ' + reason if reason else ''})"
+    return "closed by the server"
+
+
+def _describe(exc: BaseException, token: str) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset by the server"
+    return redact(f"{type(exc).__name__}: {exc}".rstrip(": "), token)
+
+
+def _wall(mono: float | None, now: float) -> dt.datetime | None:
+    if mono is None:
+        return None
+    return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=now - mono)

@@ -56,6 +56,7 @@ __all__ = [
     "RateLimiter",
     "ServerError",
     "StaticInfo",
+    "Stopped",
     "Transport",
     "Unreachable",
     "urllib_transport",
@@ -73,6 +74,10 @@ class HttpError(Exception):
         self.status = status
         detail = f"ret {ret}" if ret is not None else f"HTTP {status}" if status else "error"
         super().__init__(f"{endpoint}: {detail}: {message}")
+
+
+class Stopped(HttpError):
+    """The feed is stopping: the call was abandoned, not failed."""
 
 
 class Unreachable(HttpError):
@@ -178,7 +183,7 @@ class AllTickHttp:
         for attempt in range(self._retries + 1):
             wait = self.limiter.reserve(bucket)
             if wait > 0 and self._stop.wait(wait):
-                raise HttpError(name, "stopped")
+                raise Stopped(name, "stopped")
             self.requests += 1
             try:
                 status, body = self._transport("POST" if post else "GET", url, payload if post else None)

@@ -1,10 +1,10 @@
-"""The one bounded ingest queue between connection threads and the processor.
+"""The one bounded ingest queue between the link pumps and the processor.
 
-Connection threads only decode and ``put_many`` (one batch per socket read); the
-processor ``drain``s. Under a slow consumer the queue never grows without bound: past
-``capacity`` it coalesces to the newest tick per symbol (by sequence, then time),
-because for a quote table only the latest price matters and dropping whole symbols
-would freeze rows.
+Link pumps only decode and ``put_many`` (one batch per socket read); the processor
+thread ``drain``s, and is the queue's only consumer. Under a slow consumer the queue
+never grows without bound: past ``capacity`` it coalesces to the newest tick per
+symbol (by sequence, then time), because for a quote table only the latest price
+matters and dropping whole symbols would freeze rows.
 """
 
 from __future__ import annotations
@@ -52,6 +52,10 @@ class IngestQueue:
             self.coalesced += n - len(latest)
             # Anything appended meanwhile stays behind the coalesced batch, in order.
             self._items.extendleft(reversed(list(latest.values())))
+
+    def wake(self) -> None:
+        """Wake the consumer without adding a tick (a message waits in its inbox)."""
+        self._ready.set()
 
     def drain(self, max_items: int = 1_000_000) -> list[Tick]:
         """Take everything queued so far (oldest first)."""

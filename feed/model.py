@@ -18,7 +18,9 @@ __all__ = [
     "FeedEvent",
     "FeedStatus",
     "Freshness",
+    "NotReady",
     "PrevClose",
+    "Readiness",
 ]
 
 
@@ -125,6 +127,48 @@ class FeedStatus:
     snapshot_version: int = 0
     ticks_applied: int = 0
     auth_error: str | None = None
+    running: bool = True  # False once stop() ran: nothing is live any more
+    errors: dict[str, int] = field(default_factory=dict)  # exceptions caught and counted, by loop
+    pending: dict[str, int] = field(default_factory=dict)  # reference-data jobs waiting, by kind
+    pending_cause: str | None = None  # why they wait: "unreachable", "auth failed", "rate limited"…
+    notices: tuple[str, ...] = ()  # standing warnings, e.g. a market's known holidays ending soon
+    sinks: dict[str, dict[str, int]] = field(default_factory=dict)  # tick consumers: delivered/dropped
+    source: str = "local"  # "local": this process's feed; "redis": a quote service
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """What ``wait_ready()`` returns: true when every watched symbol has what was asked.
+
+    ``missing`` names each symbol that is not ready and why, in words a user can act on
+    ("unreachable: connection refused (…)", "auth failed: …", "invalid: …", "waiting for
+    reference data (previous close)").
+    """
+
+    missing: dict[str, str] = field(default_factory=dict)
+    watched: int = 0
+
+    @property
+    def ready(self) -> bool:
+        return self.watched > 0 and not self.missing
+
+    def __bool__(self) -> bool:
+        return self.ready
+
+    def __str__(self) -> str:
+        if self.ready:
+            return f"ready: {self.watched} symbols"
+        if not self.watched:
+            return "nothing watched"
+        return "; ".join(f"{code}: {why}" for code, why in self.missing.items())
+
+
+class NotReady(RuntimeError):
+    """``wait_ready(strict=True)`` timed out; ``readiness`` says which symbols and why."""
+
+    def __init__(self, readiness: Readiness) -> None:
+        super().__init__(f"feed not ready: {readiness}")
+        self.readiness = readiness
 
 
 # Columns of FeedManager.snapshot(), in order. One row per watched symbol.

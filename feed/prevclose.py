@@ -18,8 +18,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from feed.calendars import trade_date_of
-from feed.protocol.records import Bar
 from feed.model import PrevClose
+from feed.protocol.records import Bar
 from feed.symbols import Market
 
 __all__ = ["prev_close"]

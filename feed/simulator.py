@@ -46,6 +46,7 @@ from websockets.http11 import Request as WsRequest
 from websockets.http11 import Response as WsResponse
 from websockets.sync.server import Server, ServerConnection, serve
 
+from feed.config import RedactFilter
 from feed.protocol.codec import (
     CancelType,
     Cmd,
@@ -56,7 +57,6 @@ from feed.protocol.codec import (
     encode_response,
     encode_tick_push,
 )
-from feed.config import RedactFilter
 from feed.symbols import Endpoint, Market
 from feed.universe import UNIVERSE, Instrument, round_to_tick
 

@@ -35,7 +35,9 @@ def fast_config(sim: Simulator, **overrides: object) -> FeedConfig:
         "request_interval": 0.25,
         "token_request_interval": 0.1,
         "reconnect_floor": 0.2,
-        "stable_after": 1.0,
+        "reexpand_after": 1.0,
+        "backoff_cap": 1.0,
+        "reply_timeout": 1.0,
     }
     values.update(overrides)
     return FeedConfig(**values)  # type: ignore[arg-type]

@@ -2,6 +2,8 @@
 
 import math
 
+import pytest
+
 from feed.book import MinuteSeries, QuoteBook
 from feed.protocol.codec import Tick
 
@@ -79,17 +81,20 @@ def test_unwatching_forgets_the_row():
     assert "AAPL.US" not in b.quotes and "AAPL.US" not in b.history
 
 
-def test_snapshot_is_immutable_and_versioned():
+def test_published_quotes_and_paths_are_immutable_copies():
     b = book()
     b.apply([t()], 0.0)
-    snap = b.publish(7, 1.0)
-    b.apply([t(seq=2, time_ms=1_000_001, price=2.0)], 0.0)
-    assert snap.version == 7 and snap.quotes["AAPL.US"].price == 100.0
-    try:
-        snap.quotes["X"] = None  # type: ignore[index]
-        raise AssertionError("snapshot mapping accepted a write")
-    except TypeError:
-        pass
+    quotes, path = b.publish_quotes(), b.path("AAPL.US")
+    b.apply([t(seq=2, time_ms=1_000_001 + 60_000, price=2.0)], 0.0)
+    assert quotes["AAPL.US"].price == 100.0 and path is not None and path.closes == (100.0,)
+    with pytest.raises(TypeError):
+        quotes["X"] = None  # type: ignore[index]
+
+
+def test_apply_returns_the_accepted_ticks_in_order():
+    b = book()
+    first, dup, second = t(seq=1), t(seq=1), t(seq=2, time_ms=1_000_001, price=101.0)
+    assert b.apply([first, dup, second], 0.0) == [first, second]
 
 
 def test_minute_series_is_bounded_and_fills_gaps_forward():

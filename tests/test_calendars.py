@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from exchange_calendars.exchange_calendar_xshg import XSHGExchangeCalendar
 
-from feed import calendars
+from feed import calendar_data, calendars
 from feed.calendars import (
     MarketClock,
     Phase,
@@ -265,7 +265,7 @@ def test_dates_past_the_library_data_fall_back_to_weekdays_with_a_warning(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # XSHG holidays are published only about a year ahead; far beyond that we still answer.
-    monkeypatch.setattr(calendars, "_FALLBACK_WARNED", set())  # the warning is once per process
+    monkeypatch.setattr(calendar_data, "_FALLBACK_WARNED", set())  # the warning is once per process
     now = at(2040, 3, 7, 10, 0, CST)  # a Wednesday
     beyond = (
         XSHGExchangeCalendar.bound_max() is not None and now.date() > XSHGExchangeCalendar.bound_max().date()

@@ -181,8 +181,7 @@ def test_reconnect_resubscribes_the_current_list(sim, make_manager):
     sim.drop_connections()
     assert wait_until(lambda: m.status().connections[0].reconnects >= 1, 10)
     assert wait_until(lambda: {"AAPL.US", "TSLA.US"} in [set(c) for c in sim.subscriptions().values()], 10)
-    kinds = [e.kind for e in m.status().events]
-    assert EventKind.DISCONNECTED in kinds
+    assert wait_until(lambda: EventKind.DISCONNECTED in [e.kind for e in m.status().events], 5)
     assert wait_until(lambda: EventKind.RECOVERED in [e.kind for e in m.status().events], 10)
 
 
@@ -229,7 +228,7 @@ def test_a_bad_token_stops_retrying_and_says_so(sim, make_manager, caplog):
     m = make_manager(fast_config(sim, token="wrong-token-XYZ"))
     m.subscribe(["AAPL.US"])
     assert wait_until(lambda: m.status().auth_error is not None, 10)
-    assert "ALLTICK_TOKEN" in m.status().auth_error
+    assert "401" in m.status().auth_error and "token" in m.status().auth_error
     assert wait_until(lambda: m.status().connections[0].state == ConnectionState.AUTH_FAILED, 5)
     attempts = sim.connection_count()
     time.sleep(1.0)
@@ -241,7 +240,7 @@ def test_the_token_never_appears_in_logs_or_output(sim, make_manager, caplog):
     caplog.set_level(logging.DEBUG)
     m = make_manager(fast_config(sim))
     m.subscribe(["AAPL.US", "700.HK", "NOPE.US"])
-    assert m.wait_ready(10)
+    assert wait_until(lambda: set(m.wait_ready(0).missing) == {"NOPE.US"}, 10)
     sim.drop_connections()
     sim.fail_http("429", 1)
     assert wait_until(lambda: m.status().connections and m.status().connections[0].reconnects >= 1, 10)
@@ -327,7 +326,9 @@ def test_sparklines_thin_the_days_path_and_end_on_the_newest(sim, make_manager):
     m.subscribe(["AAPL.US"])
     assert m.wait_ready(10)
     assert wait_until(lambda: len(m.sparklines(["AAPL.US"], points=500)["AAPL.US"]) > 30, 10)
+    sim.pause()
+    sim.push_tick("AAPL.US", "222.22")
+    assert wait_until(lambda: prices(m, ["AAPL.US"]) == {"AAPL.US": 222.22}, 5)
     full = m.history("AAPL.US")["price"].tolist()
     thin = m.sparklines(["AAPL.US"], points=20)["AAPL.US"]
-    assert len(thin) == 20 and thin[0] == full[0]
-    assert thin[-1] == m._book.history["AAPL.US"].closes[-1]
+    assert len(thin) == 20 and thin[0] == full[0] and thin[-1] == full[-1] == 222.22

@@ -62,18 +62,21 @@ def test_arbitrary_json_never_raises(value):
 def test_nothing_invalid_reaches_the_snapshot(pushes):
     book = QuoteBook()
     book.watch(CODES)
+    highest: dict[str, tuple[int, int]] = {}
     for data in pushes:
         frame = json.dumps({"cmd_id": 22998, "data": data}).encode()
         event = decode(frame)
         if isinstance(event, Tick):
-            book.apply([event], 0.0)
-    snap = book.publish(1, 0.0)
-    last_seq = {}
-    for code, q in snap.quotes.items():
+            for t in book.apply([event], 0.0):
+                # The book only ever moves forward: each accepted tick is newer than the last.
+                assert t.code not in highest or (t.seq, t.time_ms) > highest[t.code]
+                assert t.seq >= highest.get(t.code, (t.seq, 0))[0]
+                highest[t.code] = (t.seq, t.time_ms)
+    quotes = book.publish_quotes()
+    for code, q in quotes.items():
         assert code in CODES
         assert isinstance(q.price, float) and math.isfinite(q.price) and q.price > 0
         assert q.time_ms > 0
-        last_seq[code] = q.seq
-    # The book only ever moves forward.
+        assert (q.seq, q.time_ms) == highest[code]  # the row is the newest accepted tick
     for code, series in book.history.items():
         assert all(math.isfinite(p) and p > 0 for _, p in series.points()), code

@@ -42,8 +42,8 @@ def test_each_market_refreshes_its_previous_close_at_its_own_rollover(make_manag
 
         clock.set("2025-03-04T01:31:00+00:00")  # Tue 09:31 HKT; still Mon 20:31 in New York
         # Hong Kong's bars are refetched for its new trading date; New York's are not.
-        assert wait_until(lambda: m._daily_for.get("700.HK") == dt.date(2025, 3, 4), 5)
-        assert m._daily_for.get("AAPL.US") == dt.date(2025, 3, 3)
+        assert wait_until(lambda: m.snapshot_state().daily_for.get("700.HK") == dt.date(2025, 3, 4), 5)
+        assert m.snapshot_state().daily_for.get("AAPL.US") == dt.date(2025, 3, 3)
 
         sim.push_tick("700.HK", "420.2")  # the first trade of Tuesday's session
         assert wait_until(lambda: row(m, "700.HK")["last"] == 420.2, 5)

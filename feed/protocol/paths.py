@@ -34,7 +34,12 @@ HTTP_NAMES: dict[Endpoint, frozenset[str]] = {
     Endpoint.FOREX: frozenset({"kline", "batch-kline", "trade-tick"}),
 }
 # /batch-kline is the only POST; the rest are GET with a ``query`` parameter.
-HTTP_METHODS: dict[str, str] = {"kline": "GET", "batch-kline": "POST", "trade-tick": "GET", "static_info": "GET"}
+HTTP_METHODS: dict[str, str] = {
+    "kline": "GET",
+    "batch-kline": "POST",
+    "trade-tick": "GET",
+    "static_info": "GET",
+}
 HTTP_PATHS: list[str] = sorted(f"{HTTP_BASE[e]}/{n}" for e, names in HTTP_NAMES.items() for n in names)
 
 _WS_ENDPOINT = {path: e for e, path in WS_PATH.items()}

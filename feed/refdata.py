@@ -1,0 +1,314 @@
+"""The reference-data worker: everything the table needs from AllTick's HTTP API.
+
+One thread (``feed-refdata``) owns the HTTP client and the retry schedule. It takes
+typed jobs (:mod:`feed.messages`: seed prices, daily bars for previous closes, names,
+minute paths, gap fills, probes of refused codes) from a queue, runs them in priority
+order (prices first, then closes, names, paths) and hands typed results to the
+processor. It never touches the quote book.
+
+Work that failed is retried until it succeeds or is known to be impossible: a network
+failure or server error is retried quickly (backoff from 0.5 s, capped at 2 s, so
+reference data lands within seconds of the server coming back; a link that connects
+also :meth:`nudge`\\s the worker to retry at once); a rate limit backs off longer; a
+refused token is retried once a minute; a refused code is reported, never retried.
+Each cause is reported once as an event naming the codes it holds up, not once per
+attempt, and :attr:`RefData.status` says what is pending and why.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from feed.http import (
+    AllTickHttp,
+    AuthError,
+    CodeInvalid,
+    HttpError,
+    PlanLimit,
+    RateLimited,
+    Stopped,
+    Unreachable,
+)
+from feed.messages import (
+    CodesRejected,
+    DailyFetched,
+    FeedNote,
+    FetchDaily,
+    FetchNames,
+    FetchPath,
+    FetchPrices,
+    Job,
+    NamesFetched,
+    PathFetched,
+    PricesFetched,
+    ProbeCodes,
+)
+from feed.model import EventKind
+from feed.protocol.records import KLINE_1M
+from feed.symbols import Endpoint, InvalidSymbol, parse_symbol
+
+__all__ = ["RefData", "RefDataStatus"]
+
+log = logging.getLogger("feed.refdata")
+
+_PRIORITY = {FetchPrices: 0, ProbeCodes: 0, FetchDaily: 1, FetchNames: 2, FetchPath: 3}
+_KIND = {FetchPrices: "prices", ProbeCodes: "probes", FetchDaily: "previous closes", FetchNames: "names"}
+RETRY_BASE, RETRY_CAP = 0.5, 2.0
+RATE_RETRY, RATE_CAP = 5.0, 60.0
+AUTH_RETRY = 60.0
+PATH_POINTS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class RefDataStatus:
+    """What the worker last published: pending jobs by kind and why they wait."""
+
+    pending: dict[str, int] = field(default_factory=dict)
+    cause: str | None = None  # e.g. "unreachable", "auth failed", "rate limited"
+    detail: str | None = None  # the last failure in words
+    requests: int = 0
+    errors: int = 0  # bugs caught and counted
+
+
+@dataclass(order=True)
+class _Entry:
+    due: float
+    priority: int
+    seq: int
+    job: Job = field(compare=False)
+    attempt: int = field(default=0, compare=False)
+
+
+class _Nudge:
+    pass
+
+
+class _StopWorker:
+    pass
+
+
+class RefData:
+    def __init__(
+        self,
+        http: AllTickHttp,
+        *,
+        results: Callable[[object], None],
+        watched: Callable[[], frozenset[str]],
+        stop: threading.Event,
+    ) -> None:
+        self._http = http
+        self._results = results
+        self._watched = watched
+        self._stop = stop
+        self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._heap: list[_Entry] = []
+        self._seq = itertools.count()
+        self._cause: str | None = None
+        self._detail: str | None = None
+        self._errors = 0
+        self.status = RefDataStatus()
+        self._thread = threading.Thread(target=self._run, name="feed-refdata", daemon=True)
+
+    # --- from other threads ----------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, job: Job) -> None:
+        self._inbox.put(job)
+
+    def nudge(self) -> None:
+        """The server answered on another channel: retry waiting work now."""
+        self._inbox.put(_Nudge())
+
+    def stop(self) -> None:
+        self._inbox.put(_StopWorker())
+
+    def join(self, timeout: float) -> bool:
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # --- the thread ------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            wait = max(0.0, self._heap[0].due - time.monotonic()) if self._heap else 1.0
+            try:
+                item = self._inbox.get(timeout=min(wait, 1.0)) if wait > 0 else self._inbox.get_nowait()
+            except queue.Empty:
+                item = None
+            if isinstance(item, _StopWorker):
+                break
+            self._take(item)
+            while True:  # everything else already queued
+                try:
+                    more = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if isinstance(more, _StopWorker):
+                    return
+                self._take(more)
+            if self._heap and self._heap[0].due <= time.monotonic():
+                self._run_one(heapq.heappop(self._heap))
+            self._publish()
+
+    def _take(self, item: object) -> None:
+        if item is None:
+            return
+        if isinstance(item, _Nudge):
+            now = time.monotonic()
+            for entry in self._heap:
+                entry.due = min(entry.due, now)
+            heapq.heapify(self._heap)
+            return
+        job = item
+        heapq.heappush(self._heap, _Entry(time.monotonic(), _PRIORITY[type(job)], next(self._seq), job))
+
+    def _run_one(self, entry: _Entry) -> None:
+        job = _only_watched(entry.job, self._watched())
+        if job is None:
+            return
+        try:
+            failed = self._execute(job)
+        except Exception:
+            self._errors += 1
+            log.exception("reference-data job %s failed (counted, dropped)", type(job).__name__)
+            return
+        if failed is None:
+            if self._cause is not None:
+                log.info("HTTP API answering again")
+            self._cause = self._detail = None
+            return
+        remaining, exc = failed
+        self._retry(replace(entry, job=remaining, attempt=entry.attempt + 1), exc)
+
+    def _retry(self, entry: _Entry, exc: HttpError) -> None:
+        codes = _codes_of(entry.job)
+        if isinstance(exc, AuthError):
+            cause, delay, kind = "auth failed", AUTH_RETRY, EventKind.AUTH_FAILED
+            text = f"the HTTP API rejected the token ({exc.endpoint})"
+        elif isinstance(exc, RateLimited):
+            cause, kind = "rate limited", EventKind.RATE_LIMITED
+            delay = min(RATE_CAP, RATE_RETRY * 2 ** (entry.attempt - 1))
+            text = f"the HTTP API is rate limiting us ({exc}); retrying in {delay:.0f}s"
+        elif isinstance(exc, Unreachable):
+            cause, kind = "unreachable", EventKind.UNREACHABLE
+            delay = min(RETRY_CAP, RETRY_BASE * 2 ** (entry.attempt - 1))
+            text = f"the HTTP API is unreachable ({exc}); retrying"
+        elif isinstance(exc, PlanLimit):
+            cause, delay, kind = "plan limit", RATE_CAP, EventKind.PLAN_LIMIT
+            text = f"the plan refuses this request ({exc})"
+        else:
+            cause, kind = "server error", EventKind.SERVER_ERROR
+            delay = min(RETRY_CAP * 5, RETRY_BASE * 2 ** (entry.attempt - 1))
+            text = f"the HTTP API answered an error ({exc}); retrying"
+        if cause != self._cause:  # once per cause, not once per attempt
+            shown = ", ".join(codes[:8]) + (f" and {len(codes) - 8} more" if len(codes) > 8 else "")
+            what = _KIND.get(type(entry.job), "minute path")
+            self._results(FeedNote(kind, "http", f"{what} for {shown} waiting: {text}", tuple(codes)))
+        self._cause, self._detail = cause, str(exc)
+        entry.due = time.monotonic() + delay
+        heapq.heappush(self._heap, entry)
+
+    def _execute(self, job: Job) -> tuple[Job, HttpError] | None:
+        """Run ``job`` per endpoint group; None when done, else what is left and why."""
+        if isinstance(job, FetchPath):
+            try:
+                bars = self._http.kline(_endpoint(job.code), job.code, KLINE_1M, PATH_POINTS)
+            except CodeInvalid as exc:
+                self._results(CodesRejected({job.code: exc.ret or 600}))
+                return None
+            except HttpError as exc:
+                return _unless_final(job, exc)
+            self._results(PathFetched(job.code, tuple((b.time_s // 60, b.close) for b in bars)))
+            return None
+        left: list[str] = []
+        error: HttpError | None = None
+        for endpoint, codes in _by_endpoint(_codes_of(job)).items():
+            try:
+                self._fetch(job, endpoint, codes)
+            except HttpError as exc:
+                if _unless_final(job, exc) is not None:
+                    left += codes
+                    error = exc
+        if error is None or not left:
+            return None
+        return _with_codes(job, tuple(left)), error
+
+    def _fetch(self, job: Job, endpoint: Endpoint, codes: list[str]) -> None:
+        http = self._http
+        if isinstance(job, (FetchPrices, ProbeCodes)):
+            ticks, bad = http.trade_ticks(endpoint, codes)
+            if bad:
+                self._results(CodesRejected(bad))
+            link = job.link if isinstance(job, FetchPrices) else None
+            self._results(PricesFetched(tuple(ticks), tuple(codes), link))
+        elif isinstance(job, FetchDaily):
+            bars, bad = http.daily_bars(endpoint, codes)
+            if bad:
+                self._results(CodesRejected(bad))
+            dates = {c: job.for_date[c] for c in bars if c in job.for_date}
+            self._results(DailyFetched({c: tuple(b) for c, b in bars.items()}, dates))
+        elif isinstance(job, FetchNames) and endpoint is Endpoint.STOCK:
+            self._results(NamesFetched(http.static_info(codes)))
+
+    def _publish(self) -> None:
+        pending: Counter[str] = Counter(_KIND.get(type(e.job), "minute paths") for e in self._heap)
+        self.status = RefDataStatus(
+            dict(pending), self._cause, self._detail, self._http.requests, self._errors
+        )
+
+
+def _unless_final(job: Job, exc: HttpError) -> tuple[Job, HttpError] | None:
+    """Errors worth retrying come back; a stop does not."""
+    if isinstance(exc, Stopped):
+        return None
+    return job, exc
+
+
+def _endpoint(code: str) -> Endpoint:
+    return parse_symbol(code).market.endpoint
+
+
+def _by_endpoint(codes: list[str]) -> dict[Endpoint, list[str]]:
+    out: dict[Endpoint, list[str]] = {}
+    for c in codes:
+        try:
+            out.setdefault(_endpoint(c), []).append(c)
+        except InvalidSymbol:
+            log.warning("reference data: %r is not a code; skipped", c)
+    return out
+
+
+def _codes_of(job: Job) -> list[str]:
+    return [job.code] if isinstance(job, FetchPath) else list(job.codes)
+
+
+def _with_codes(job: Job, codes: tuple[str, ...]) -> Job:
+    if isinstance(job, FetchDaily):
+        return FetchDaily(codes, {c: d for c, d in job.for_date.items() if c in codes})
+    return replace(job, codes=codes)  # type: ignore[arg-type]
+
+
+def _only_watched(job: Job, watched: frozenset[str]) -> Job | None:
+    """Drop codes nobody watches any more (a closed tab's seeds, a removed symbol's path)."""
+    codes = _codes_of(job)
+    keep = tuple(c for c in codes if c in watched)
+    if not keep:
+        return None
+    if isinstance(job, FetchPath) or len(keep) == len(codes):
+        return job
+    return _with_codes(job, keep)

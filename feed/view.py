@@ -1,0 +1,220 @@
+"""The quotes table users see, as pure functions of a Snapshot.
+
+No state and no I/O: :func:`frame` turns one :class:`~feed.snapshot.Snapshot`, the
+market clocks and the time into the DataFrame of ``FeedManager.snapshot()``; the view
+thread calls it once per version (and once a second, for ages), so any number of
+readers share one build. :func:`path_points`, :func:`sparkline` and :func:`history_frame`
+give a symbol's path from the published minute paths and its live quote.
+
+Freshness of a row, first rule that applies: an invalid code or one over the plan's cap
+is *not streamed*; a stopped feed or a link that is down makes the row *feed down*
+(or *auth failed* / *unreachable* while no price is known yet, or *waiting*); no price
+yet is *waiting*; a gap fill under way is *recovering*; a market its calendar says is
+shut is *market closed*, *lunch break* or *holiday*; a pushed trade in the last
+``quiet_after`` seconds is *live*; otherwise *quiet*.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from feed import calendars
+from feed.book import SOURCE_HTTP
+from feed.model import SNAPSHOT_COLUMNS, ConnectionState, Freshness
+from feed.snapshot import Snapshot
+from feed.symbols import Market
+
+__all__ = [
+    "EMPTY_FRAME",
+    "empty_frame",
+    "fallback_name",
+    "frame",
+    "history_frame",
+    "path_points",
+    "phase_freshness",
+    "quote_currency",
+    "sparkline",
+]
+
+_PHASE_FRESHNESS = {
+    calendars.Phase.CLOSED: Freshness.CLOSED,
+    calendars.Phase.PRE_OPEN: Freshness.CLOSED,
+    calendars.Phase.HOLIDAY: Freshness.HOLIDAY,
+    calendars.Phase.LUNCH: Freshness.LUNCH,
+}
+_UP = (ConnectionState.LIVE, ConnectionState.SUBSCRIBING)
+_FLOATS = ("last", "prev_close", "change", "pct_change", "age_s")
+_CURRENCY = {Market.US: "USD", Market.HK: "HKD", Market.CN: "CNY", Market.FX: "USD", Market.CRYPTO: "USDT"}
+_METALS = {"GOLD": "Gold", "Silver": "Silver", "Platinum": "Platinum", "Palladium": "Palladium"}
+
+
+def empty_frame() -> pd.DataFrame:
+    """A snapshot with no rows but the real dtypes."""
+    df = pd.DataFrame({c: pd.Series(dtype=object) for c in SNAPSHOT_COLUMNS})
+    for c in _FLOATS:
+        df[c] = df[c].astype("float64")
+    df["ts"] = pd.Series(dtype="datetime64[ms, UTC]")
+    df["streamed"] = df["streamed"].astype(bool)
+    return df
+
+
+EMPTY_FRAME = empty_frame()
+
+
+def phase_freshness(clocks: Mapping[str, Any]) -> dict[str, Freshness]:
+    """Markets whose calendar says no trading now, mapped to the freshness shown."""
+    out: dict[str, Freshness] = {}
+    for market, clock in clocks.items():
+        fresh = _PHASE_FRESHNESS.get(clock.phase)
+        if fresh is not None:
+            out[market] = fresh
+    return out
+
+
+def frame(
+    snap: Snapshot, phases: Mapping[str, Freshness], now: float, *, quiet_after: float = 60.0
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The table for ``snap`` at monotonic time ``now``, and ``code -> row`` index."""
+    codes = snap.watched
+    if not codes:
+        return empty_frame(), {}
+    n = len(codes)
+    cols: dict[str, list[Any]] = {c: [None] * n for c in SNAPSHOT_COLUMNS}
+    for i, code in enumerate(codes):
+        row = _row(snap, code, phases, now, quiet_after)
+        for key, value in row.items():
+            cols[key][i] = value
+    df = pd.DataFrame(cols, columns=list(SNAPSHOT_COLUMNS))
+    for c in _FLOATS:
+        df[c] = df[c].astype("float64")
+    df["ts"] = pd.to_datetime(df["ts"].astype("Float64"), unit="ms", utc=True)
+    df["streamed"] = df["streamed"].astype(bool)
+    return df, {c: i for i, c in enumerate(codes)}
+
+
+def _row(snap: Snapshot, code: str, phases: Mapping[str, Freshness], now: float, quiet_after: float) -> dict:
+    market = snap.markets[code]
+    q = snap.quotes.get(code)
+    info = snap.names.get(code)
+    pc = snap.prev_closes.get(code) if q is not None else None
+    last = q.price if q is not None else math.nan
+    prev = pc.price if pc is not None else math.nan
+    change = round(last - prev, 8) if pc is not None and q is not None else math.nan
+    fresh, note = _freshness(snap, code, market, q, phases, now, quiet_after)
+    return {
+        "symbol": code,
+        "name": info.name if info and info.name else fallback_name(code),
+        "name_zh": info.name_zh if info else "",
+        "market": market.value,
+        "currency": info.currency if info and info.currency else quote_currency(code, market),
+        "last": last,
+        "prev_close": prev,
+        "change": change,
+        "pct_change": change / prev * 100.0 if pc is not None and q is not None else math.nan,
+        "ts": q.time_ms if q is not None else None,
+        "age_s": now - q.received if q is not None else math.nan,
+        "freshness": fresh.value,
+        "prev_close_date": pc.trade_date if pc is not None else None,
+        "streamed": fresh is not Freshness.NOT_STREAMED,
+        "note": note,
+    }
+
+
+def _freshness(
+    snap: Snapshot,
+    code: str,
+    market: Market,
+    q: Any,
+    phases: Mapping[str, Freshness],
+    now: float,
+    quiet: float,
+) -> tuple[Freshness, str]:
+    if code in snap.invalid:
+        return Freshness.NOT_STREAMED, snap.invalid[code]
+    if code in snap.not_streamed:
+        return Freshness.NOT_STREAMED, snap.not_streamed[code]
+    if not snap.running:
+        return (Freshness.DOWN if q is not None else Freshness.WAITING), "the feed is stopped"
+    link = snap.links.get(market.value)
+    if link is None or link.state not in _UP:
+        state = link.state if link is not None else ConnectionState.CONNECTING
+        detail = link.detail if link is not None else ""
+        if state is ConnectionState.AUTH_FAILED:
+            return Freshness.AUTH_FAILED, detail
+        if q is not None:
+            return Freshness.DOWN, detail
+        if state is ConnectionState.UNREACHABLE:
+            return Freshness.UNREACHABLE, detail
+        return Freshness.WAITING, detail
+    if q is None:
+        return Freshness.WAITING, ""
+    if code in snap.recovering:
+        return Freshness.RECOVERING, ""
+    phase = phases.get(market.value)
+    if phase is not None:
+        return phase, ""
+    if q.source != SOURCE_HTTP and now - q.received < quiet:
+        return Freshness.LIVE, ""
+    return Freshness.QUIET, ""
+
+
+def quote_currency(code: str, market: Market) -> str:
+    """Static info covers stocks only; a forex pair is quoted in its second currency."""
+    if market is Market.FX and len(code) == 6 and code.isupper() and code.isalpha():
+        return code[3:]
+    return _CURRENCY[market]
+
+
+def fallback_name(code: str) -> str:
+    """Forex and crypto have no static info endpoint; spell the pair out instead."""
+    if code in _METALS:
+        return _METALS[code]
+    if len(code) == 6 and code.isalpha() and code.isupper():
+        return f"{code[:3]}/{code[3:]}"
+    if code.endswith("USDT") and len(code) > 4:
+        return f"{code[:-4]}/USDT"
+    return ""
+
+
+# --- paths ------------------------------------------------------------------------------
+
+
+def path_points(snap: Snapshot, code: str) -> list[tuple[int, float]]:
+    """``(epoch ms, price)``: completed minutes at their minute, then the live quote.
+
+    The minute in progress is represented by the quote itself (at its own time), never
+    by a minute close too, so the path has no duplicated last minute.
+    """
+    path = snap.paths.get(code)
+    q = snap.quotes.get(code)
+    points = path.points() if path is not None else []
+    if q is None:
+        return [(m * 60_000, p) for m, p in points]
+    current = q.time_ms // 60_000
+    out = [(m * 60_000, p) for m, p in points if m < current]
+    out.append((q.time_ms, q.price))
+    return out
+
+
+def sparkline(snap: Snapshot, code: str, points: int) -> list[float]:
+    """Today's path thinned to ``points`` values, first and newest kept."""
+    closes = [p for _, p in path_points(snap, code)]
+    n = len(closes)
+    if n > points > 1:
+        step = (n - 1) / (points - 1)
+        closes = [closes[round(i * step)] for i in range(points)]
+    return closes
+
+
+def history_frame(points: Iterable[tuple[int, float]]) -> pd.DataFrame:
+    pts = list(points)
+    return pd.DataFrame(
+        {
+            "ts": pd.to_datetime(pd.Series([t for t, _ in pts], dtype="int64"), unit="ms", utc=True),
+            "price": pd.Series([p for _, p in pts], dtype="float64"),
+        }
+    )
