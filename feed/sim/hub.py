@@ -129,24 +129,27 @@ class Hub:
     # --- producers -----------------------------------------------------------------
 
     def deliver(self, code: str, frames: list[str]) -> int:
-        """Queue ``frames`` for each subscriber of ``code`` that will send them.
+        """Queue ``frames`` for each subscriber of ``code`` that will send them; returns how many.
 
-        Returns the number of such connections: stalled or closing ones still queue (and
-        discard) the frames but do not count, since nothing reaches their client.
+        A stalled or closing connection gets nothing: what it would have sent is lost,
+        as on a half-open socket, even if it is unstalled a moment later.
         """
         now = time.monotonic()
         taken = 0
         with self._changed:
             for conn in self._conns.values():
-                if code in conn.tick_set:
+                if code in conn.tick_set and conn.stalled_until <= now and conn.close_request is None:
                     conn.outbox.extend((code, f) for f in frames)
-                    taken += conn.stalled_until <= now and conn.close_request is None
+                    taken += 1
         return taken
 
     def broadcast(self, text: str) -> None:
+        """Queue ``text`` for every connection that is not stalled."""
+        now = time.monotonic()
         with self._changed:
             for conn in self._conns.values():
-                conn.outbox.append((None, text))
+                if conn.stalled_until <= now:
+                    conn.outbox.append((None, text))
 
     # --- control -----------------------------------------------------------------
 
