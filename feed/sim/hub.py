@@ -100,9 +100,9 @@ class Hub:
             items = list(conn.outbox)
             conn.outbox.clear()
             ticks = conn.tick_set
-            out = Outgoing(conn.close_request, conn.stalled_until > now, [])
-        out.frames.extend(f for code, f in items if code is None or code in ticks)
-        return out
+            close_request, stalled = conn.close_request, conn.stalled_until > now
+        frames = [f for code, f in items if code is None or code in ticks]
+        return Outgoing(close_request, stalled, frames)
 
     def is_stalled(self, conn: Conn, now: float) -> bool:
         with self._changed:
