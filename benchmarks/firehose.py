@@ -6,9 +6,12 @@ the protocol (alltick-protocol.md §2): the upgrade on both stream paths, heartb
 last), cancel 22006 -> 22007. On command it writes pre-encoded pushes for the codes each
 connection subscribed, in one global round-robin order (frame ``i`` is code
 ``i % len(codes)``) with a monotonic string ``seq`` per code, either flat out or at a
-steady rate. A small HTTP stub on a second port answers the seeding calls
-(``/trade-tick``, ``/batch-kline``, ``/static_info``, ``/kline``) for every code it
-blasts, so no code is ever marked invalid.
+steady rate. A second port serves the seeding calls (``/trade-tick``, ``/batch-kline``,
+``/static_info``, ``/kline``) for every code it blasts, so no code is ever marked
+invalid: the simulator's own HTTP service (``feed.sim.httpd``, the same envelope, routes,
+``ret`` codes and professional-plan limits) over a record source for the synthetic codes
+that builds its answers with ``feed.protocol.records``. The WebSocket side stays a raw
+socket blaster: it exists for speed.
 
 The server runs in its own process (``multiprocessing``, spawn) so its Python never
 competes with the client under test for the GIL. Both processes read
@@ -39,13 +42,15 @@ import time
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
-
-import orjson
+from urllib.parse import urlsplit
 
 from feed.protocol.codec import Cmd, Request, Ret, decode_request, encode_response, encode_tick_push
+from feed.protocol.paths import WS_PATH
+from feed.protocol.plans import PLANS
+from feed.protocol.records import KLINE_DAILY, bar_record, static_record, trade_record
+from feed.sim.httpd import HttpService
+from feed.symbols import Endpoint
 
 __all__ = [
     "BlastResult",
@@ -58,7 +63,7 @@ __all__ = [
 
 log = logging.getLogger("benchmarks.firehose")
 
-WS_PATHS = ("/quote-stock-b-ws-api", "/quote-b-ws-api")
+WS_PATHS = frozenset(WS_PATH.values())
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _CHUNK_FRAMES = 256  # frames per sendall in a flat-out blast
 _PACE_SLEEP = 0.0002  # seconds between looks at the schedule in a paced blast
@@ -203,7 +208,7 @@ class _Server:
         self.next_id = 1
         self.stopping = threading.Event()
         self.cursor = 0
-        self.http_requests = 0
+        self.http: HttpService | None = None  # set by _server_main
         self.plan: list[tuple[_Client, list[bytes], array | None]] = []
         self.plan_frames = 0
         self.plan_rate: float | None = None
@@ -423,68 +428,12 @@ class _Server:
             ]
             for cid in [c.id for c in self.clients.values() if not c.alive]:
                 del self.clients[cid]
-        return {"clients": clients, "http_requests": self.http_requests, "cursor": self.cursor}
+        http_requests = sum(self.http.requests().values()) if self.http is not None else 0
+        return {"clients": clients, "http_requests": http_requests, "cursor": self.cursor}
 
     def stop(self) -> None:
         self.stopping.set()
         self.drop()
-
-    # HTTP stub ---------------------------------------------------------------------------
-
-    def http(self, path: str, data: dict[str, Any]) -> dict[str, Any]:
-        self.http_requests += 1
-        name = path.rsplit("/", 1)[-1]
-        base_s = self.base_ms // 1000
-        if name in ("trade-tick", "static_info"):
-            items = data.get("symbol_list") or []
-            known = [i["code"] for i in items if isinstance(i, dict) and i.get("code") in self.index]
-            if len(items) == 1 and not known:
-                return {"ret": int(Ret.CODE_INVALID), "msg": "code invalid", "data": {}}
-            if name == "trade-tick":
-                ticks = [
-                    {
-                        "code": c,
-                        "seq": "0",
-                        "tick_time": str(self.base_ms),
-                        "price": price_of(self.index[c], 0),
-                        "volume": "0",
-                        "turnover": "0",
-                        "trade_direction": 0,
-                    }
-                    for c in known
-                ]
-                return {"ret": 200, "msg": "ok", "data": {"tick_list": ticks}}
-            infos = [
-                {"symbol": c, "name_en": f"Firehose {c}", "currency": "USD" if c.endswith(".US") else "HKD"}
-                for c in known
-            ]
-            return {"ret": 200, "msg": "ok", "data": {"static_info_list": infos}}
-        if name == "batch-kline":
-            out = []
-            for item in data.get("data_list") or []:
-                code = item.get("code") if isinstance(item, dict) else None
-                if code in self.index:
-                    out.append({"code": code, "kline_type": 8, "kline_data": self._bars(code, base_s)})
-            return {"ret": 200, "msg": "ok", "data": {"kline_list": out}}
-        if name == "kline":
-            code = data.get("code")
-            bars = self._bars(code, base_s) if code in self.index else []
-            return {"ret": 200, "msg": "ok", "data": {"code": code, "kline_list": bars}}
-        return {"ret": int(Ret.BAD_REQUEST), "msg": "unknown path", "data": {}}
-
-    def _bars(self, code: str, base_s: int) -> list[dict[str, str]]:
-        close = float(price_of(self.index[code], 0)) * 0.99
-        return [
-            {
-                "timestamp": str(base_s - days * 86_400),
-                "open_price": f"{close:.3f}",
-                "high_price": f"{close:.3f}",
-                "low_price": f"{close:.3f}",
-                "close_price": f"{close:.3f}",
-                "volume": "1000",
-            }
-            for days in (3, 2)
-        ]
 
 
 class _Reader:
@@ -531,51 +480,62 @@ class _Reader:
         return b0 & 0x0F, payload
 
 
-class _HttpStub(BaseHTTPRequestHandler):
-    server: _StubServer
+class _FirehoseRecords:
+    """The firehose's codes as a ``feed.sim.httpd.RecordSource``: what seeding needs, no more.
 
-    def _answer(self, body: bytes | None) -> None:
-        url = urlsplit(self.path)
-        try:
-            if body is None:
-                query = parse_qs(url.query).get("query", ["{}"])[0]
-                data = orjson.loads(query).get("data") or {}
-            else:
-                data = orjson.loads(body).get("data") or {}
-            reply = self.server.fh.http(url.path, data if isinstance(data, dict) else {})
-        except (orjson.JSONDecodeError, AttributeError):
-            reply = {"ret": int(Ret.BAD_REQUEST), "msg": "bad request", "data": {}}
-        payload = orjson.dumps(reply)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+    ``/trade-tick``: seq 0 at ``base_ms`` and the price of seq 0 (the blast starts at
+    seq 1); ``/batch-kline`` and daily ``/kline``: two daily bars closing at 0.99 x that
+    price; intraday ``/kline``: no bars (the firehose keeps no minute history).
+    Every code is a US or HK stock, served on the stock endpoint only.
+    """
 
-    def do_GET(self) -> None:
-        self._answer(None)
+    def __init__(self, codes: list[str], base_ms: int) -> None:
+        self.index = {c: i for i, c in enumerate(codes)}
+        self.base_ms = base_ms
 
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        self._answer(self.rfile.read(length))
+    def _known(self, endpoint: Endpoint, codes: list[object]) -> list[str]:
+        return [c for c in codes if endpoint is Endpoint.STOCK and isinstance(c, str) and c in self.index]
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    def kline(
+        self, endpoint: Endpoint, code: object, kline_type: int, num: int, now_s: float
+    ) -> list[dict[str, str]] | None:
+        if not self._known(endpoint, [code]):
+            return None
+        if kline_type != KLINE_DAILY:
+            return []
+        close = f"{float(price_of(self.index[code], 0)) * 0.99:.3f}"  # type: ignore[index]
+        base_s = self.base_ms // 1000
+        bars = [
+            bar_record(base_s - days * 86_400, close, close, close, close, "1000", "0") for days in (3, 2)
+        ]
+        return bars[-num:]
 
+    def trade_ticks(self, endpoint: Endpoint, codes: list[object]) -> list[dict[str, Any]]:
+        return [
+            trade_record(c, 0, self.base_ms, price_of(self.index[c], 0), "0", "0", 0)
+            for c in self._known(endpoint, codes)
+        ]
 
-class _StubServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], fh: _Server) -> None:
-        super().__init__(address, _HttpStub)
-        self.fh = fh
+    def static_infos(self, endpoint: Endpoint, codes: list[object]) -> list[dict[str, str]]:
+        out = []
+        for c in self._known(endpoint, codes):
+            us = c.endswith(".US")
+            currency, exchange, board, lot = (
+                ("USD", "NASDAQ", "USEquity", 1) if us else ("HKD", "SEHK", "HKEquity", 100)
+            )
+            out.append(static_record(c, f"Firehose {c}", "", currency, exchange, board, lot))
+        return out
 
 
 def _server_main(pipe: Any, codes: list[str], host: str, ws_port: int, http_port: int, base_ms: int) -> None:
     """The firehose process: serve until told to stop; every command gets one reply."""
     server = _Server(codes, host, base_ms)
     lsock = socket.create_server((host, ws_port), backlog=64)
-    stub = _StubServer((host, http_port), server)
+    # Any token will do; the limits are the professional plan's (what Firehose.plan says).
+    server.http = HttpService(
+        _FirehoseRecords(codes, base_ms), plan=PLANS["professional"], token_ok=lambda _token: True
+    )
+    stub = server.http.serve(host, http_port)
     threading.Thread(target=server.accept_loop, args=(lsock,), name="firehose-accept", daemon=True).start()
     threading.Thread(
         target=stub.serve_forever, kwargs={"poll_interval": 0.1}, name="firehose-http", daemon=True

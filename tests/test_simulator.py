@@ -25,7 +25,7 @@ import pytest
 import websocket
 
 from feed.protocol.codec import Rejected, Tick, decode
-from feed.simulator import Simulator
+from feed.sim import Simulator
 from feed.symbols import Market, parse_symbol
 from feed.universe import DUAL_LISTED, UNIVERSE, round_to_tick
 
