@@ -14,9 +14,9 @@ import psutil
 import websocket
 
 from benchmarks.firehose import Firehose
-from feed.protocol.codec import encode_subscribe
 from feed.config import FeedConfig
 from feed.manager import FeedManager
+from feed.protocol.codec import encode_subscribe
 
 __all__ = [
     "BENCH_TOKEN",

@@ -28,8 +28,8 @@ import time
 
 from benchmarks.common import Row, print_table, rss_mb, running_pipeline, wait_final
 from benchmarks.firehose import Firehose, price_of
-from feed.protocol.codec import Tick
 from feed.manager import FeedManager
+from feed.protocol.codec import Tick
 
 BATCH = 10_000
 READ_EVERY = 100_000

@@ -199,7 +199,10 @@ class RefData:
         codes = _codes_of(entry.job)
         if isinstance(exc, AuthError):
             cause, delay, kind = "auth failed", AUTH_RETRY, EventKind.AUTH_FAILED
-            text = f"the HTTP API rejected the token ({exc.endpoint})"
+            how = f"ret {exc.ret}" if exc.ret else f"HTTP {exc.status or 401}"
+            text = (
+                f"AllTick's HTTP API rejected the token ({how} from {exc.endpoint}); retrying once a minute"
+            )
         elif isinstance(exc, RateLimited):
             cause, kind = "rate limited", EventKind.RATE_LIMITED
             delay = min(RATE_CAP, RATE_RETRY * 2 ** (entry.attempt - 1))
@@ -218,7 +221,8 @@ class RefData:
         if cause != self._cause:  # once per cause, not once per attempt
             shown = ", ".join(codes[:8]) + (f" and {len(codes) - 8} more" if len(codes) > 8 else "")
             what = _KIND.get(type(entry.job), "minute path")
-            self._results(FeedNote(kind, "http", f"{what} for {shown} waiting: {text}", tuple(codes)))
+            message = text if kind is EventKind.AUTH_FAILED else f"{what} for {shown} waiting: {text}"
+            self._results(FeedNote(kind, "http", message, tuple(codes)))
         self._cause, self._detail = cause, str(exc)
         entry.due = time.monotonic() + delay
         heapq.heappush(self._heap, entry)

@@ -207,7 +207,7 @@ class Session:
         # One event when the cause first appears, not one per retry.
         if self.state is not state:
             out.append(Notice(kind, f"{self.name}: {failure.detail}; retrying"))
-        return out + self._set_state(state)
+        return out + self._set_state(state, failure.detail, force=True)
 
     def closed(self, detail: str, now: float) -> list[Action]:
         """The socket ended without the session asking (peer close, reset, error)."""
@@ -229,7 +229,7 @@ class Session:
                             "right after opening them: over the plan's connection cap",
                         )
                     )
-                return out + self._set_state(ConnectionState.PLAN_CAP)
+                return out + self._set_state(ConnectionState.PLAN_CAP, detail)
         else:
             self._early_closes = 0
             if self._productive:
@@ -241,7 +241,7 @@ class Session:
         out.append(Notice(EventKind.DISCONNECTED, f"{self.name}: link lost: {detail}"))
         if self.state in (ConnectionState.AUTH_FAILED, ConnectionState.PLAN_CAP):
             return out
-        return out + self._set_state(ConnectionState.RECONNECTING)
+        return out + self._set_state(ConnectionState.RECONNECTING, detail, force=True)
 
     def frame(self, now: float) -> None:
         """Any frame arrived (cheap: called once per socket read)."""
@@ -358,7 +358,7 @@ class Session:
         out: list[Action] = [Close("token rejected")] if was_open else []
         if self.state is not ConnectionState.AUTH_FAILED:
             out.append(Notice(EventKind.AUTH_FAILED, f"{self.name}: AllTick rejected the token: {detail}"))
-        return out + self._set_state(ConnectionState.AUTH_FAILED)
+        return out + self._set_state(ConnectionState.AUTH_FAILED, detail, force=True)
 
     def _dead(self, reason: str, now: float) -> list[Action]:
         self._phase = _AWAY
@@ -369,7 +369,7 @@ class Session:
             self._failures += 1
             self._schedule(now, self._backoff())
         out: list[Action] = [Close(reason), Notice(EventKind.DISCONNECTED, f"{self.name}: {reason}")]
-        return out + self._set_state(ConnectionState.RECONNECTING)
+        return out + self._set_state(ConnectionState.RECONNECTING, reason, force=True)
 
     def _backoff(self) -> float:
         t = self.timing
@@ -379,8 +379,9 @@ class Session:
     def _schedule(self, now: float, delay: float) -> None:
         self._next_attempt = max(now + delay, self._last_attempt + self.timing.reconnect_floor)
 
-    def _set_state(self, state: ConnectionState) -> list[Action]:
-        if state is self.state:
+    def _set_state(self, state: ConnectionState, detail: str = "", *, force: bool = False) -> list[Action]:
+        """A state notice (``message`` carries the cause) when the state or, forced, its cause changed."""
+        if state is self.state and not force:
             return []
         self.state = state
-        return [Notice(state=state)]
+        return [Notice(state=state, message=detail)]

@@ -39,11 +39,17 @@ class Snapshot:
     markets: Mapping[str, Market] = field(default_factory=lambda: EMPTY)
     quotes: Mapping[str, Quote] = field(default_factory=lambda: EMPTY)
     prev_closes: Mapping[str, PrevClose] = field(default_factory=lambda: EMPTY)
-    daily_for: Mapping[str, dt.date] = field(default_factory=lambda: EMPTY)  # trading date the daily bars were fetched for
+    daily_for: Mapping[str, dt.date] = field(
+        default_factory=lambda: EMPTY
+    )  # trading date the daily bars were fetched for
     names: Mapping[str, StaticInfo] = field(default_factory=lambda: EMPTY)
     invalid: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # code -> reason (ret 600/604)
-    not_streamed: Mapping[str, str] = field(default_factory=lambda: EMPTY)  # code -> reason (over the plan's code cap)
-    links: Mapping[str, LinkView] = field(default_factory=lambda: EMPTY)  # market value -> the link carrying it
+    not_streamed: Mapping[str, str] = field(
+        default_factory=lambda: EMPTY
+    )  # code -> reason (over the plan's code cap)
+    links: Mapping[str, LinkView] = field(
+        default_factory=lambda: EMPTY
+    )  # market value -> the link carrying it
     recovering: frozenset[str] = frozenset()
     paths: Mapping[str, MinutePath] = field(default_factory=lambda: EMPTY)
     events: tuple[FeedEvent, ...] = ()

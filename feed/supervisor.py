@@ -282,8 +282,12 @@ class Supervisor:
             if n.refused:
                 self._to_refdata(ProbeCodes(n.refused))
         if n.state is not None:
-            detail = "" if n.state is ConnectionState.LIVE else pump.stats.last_error or n.message
-            self._links[msg.link] = (n.state, detail, time.monotonic())
+            detail = "" if n.state is ConnectionState.LIVE else n.message
+            held = self._links.get(msg.link)
+            if held is not None and held[:2] == (n.state, detail):
+                return
+            since = held[2] if held is not None and held[0] is n.state else time.monotonic()
+            self._links[msg.link] = (n.state, detail, since)
             if n.state is ConnectionState.PLAN_CAP:
                 self._fall_back(pump.endpoint)
             self._send_links()

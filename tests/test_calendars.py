@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from exchange_calendars.exchange_calendar_xshg import XSHGExchangeCalendar
 
-from feed import calendar_data, calendars
+from feed import calendar_data
 from feed.calendars import (
     MarketClock,
     Phase,

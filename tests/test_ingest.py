@@ -1,5 +1,5 @@
-from feed.protocol.codec import Tick
 from feed.ingest import IngestQueue
+from feed.protocol.codec import Tick
 
 
 def test_queue_coalesces_to_latest_tick_per_symbol_when_full():

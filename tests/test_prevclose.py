@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from feed.protocol.records import Bar
 from feed.prevclose import prev_close
+from feed.protocol.records import Bar
 from feed.symbols import Market
 
 NY = ZoneInfo("America/New_York")

@@ -86,7 +86,9 @@ def test_a_silent_half_open_link_flows_again_within_20s(make_manager):
     for 20 s = dead): pushed data flows again at most 20 s after the link went silent."""
     with Simulator(seed=3, token=TOKEN, tick_interval=0.2, heartbeat_timeout=300) as sim:
         m = make_manager(
-            fast_config(sim, heartbeat_interval=10.0, reply_timeout=5.0, dead_after=20.0, request_interval=1.1)
+            fast_config(
+                sim, heartbeat_interval=10.0, reply_timeout=5.0, dead_after=20.0, request_interval=1.1
+            )
         )
         m.subscribe(["AAPL.US"])
         assert m.wait_ready(15)

@@ -80,9 +80,12 @@ def test_freshness_tracks_stall_disconnect_and_recovery(sim, make_manager):
     m = make_manager(fast_config(sim, dead_after=1.5, reconnect_floor=1.0), clock=clock)
     m.subscribe(["AAPL.US"])
     assert wait_until(lambda: row(m, "AAPL.US")["freshness"] == Freshness.LIVE, 10)
+    sim.fail_upgrades(503)  # so the replacement link cannot come up at once
     sim.stall()
     # Half-open: detected and shown as down, not as a quiet live price.
     assert wait_until(lambda: row(m, "AAPL.US")["freshness"] == Freshness.DOWN, 6)
+    assert "503" in row(m, "AAPL.US")["note"]  # the row says why
+    sim.accept_upgrades()
     sim.unstall()
     assert wait_until(lambda: row(m, "AAPL.US")["freshness"] == Freshness.LIVE, 10)
 

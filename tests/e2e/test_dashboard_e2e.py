@@ -123,5 +123,6 @@ def test_csv_download_holds_the_current_snapshot(page: Page, app_url: str) -> No
         page.get_by_role("button", name="CSV").first.click()
     assert download.value.suggested_filename == "quotes.csv"
     lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("symbol,name,market,currency,last,prev_close,change,pct_change,ts,local_time")
+    header = "symbol,name,name_zh,market,currency,last,prev_close,change,pct_change,ts,local_time"
+    assert lines[0].startswith(header)
     assert [line.split(",")[0] for line in lines[1:]] == ["AAPL.US", "1810.HK", "USDCNH"]
