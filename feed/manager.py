@@ -117,6 +117,8 @@ class FeedManager:
             self._holder.run = run
             self._final = None
         run.start()
+        if self._registry.union:  # subscribed before start(): let the first reads show the rows
+            run.view.wait_watch(self._registry.version, REPLY_TIMEOUT)
         log.info("feed started (%s)", "demo mode" if self.config.demo else f"plan {self.config.plan}")
         return self
 
