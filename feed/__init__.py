@@ -7,6 +7,8 @@
         print(feed.snapshot())
 
 No ``ALLTICK_TOKEN`` means demo mode: a built-in AllTick simulator on loopback.
+
+Thread ownership: the package only re-exports; see each module for its owner.
 """
 
 from feed.config import FeedConfig

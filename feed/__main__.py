@@ -4,6 +4,8 @@
     python -m feed watch --symbols AAPL.US,700.HK
 
 Without ALLTICK_TOKEN both run against the built-in simulator (demo mode).
+
+Thread ownership: runs on the main thread; the feed's own threads are the manager's.
 """
 
 from __future__ import annotations

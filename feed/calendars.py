@@ -27,6 +27,9 @@ lookups and comparisons. A date outside the window is served by widening the win
 (logged), and a date beyond what the library records (XSHG holidays are only
 published a year or so ahead) falls back to "every weekday is a regular session" with
 a logged warning rather than failing.
+
+Thread ownership: no state of its own (pure functions over the immutable tables of
+:mod:`feed.calendar_data`); any thread may call it.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 ``FeedConfig`` is frozen and hashable because the Streamlit singleton getter is keyed
 by it: stable configuration in, one process-wide manager out. The token is kept out
 of ``repr`` and every string the feed logs goes through :func:`redact`.
+
+Thread ownership: none; a FeedConfig is immutable and shared by every thread.
 """
 
 from __future__ import annotations

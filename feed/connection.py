@@ -9,19 +9,15 @@ and forwards the session's notices to the supervisor. Other threads talk to it o
 through :meth:`Pump.set_codes` and :meth:`Pump.stop` (a queue and an event), and read
 its published, frozen :class:`LinkStats`.
 
-Errors are classified here, once, into the session's causes: a refused or timed-out TCP
-connect or an unresolvable host is *unreachable*; HTTP 401 at the upgrade is *auth*;
-429 is *rate limit*; anything else the upgrade answers is a *server* error.
+Opening the socket and naming why it failed is :mod:`feed.dial`'s job.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import logging
 import queue
-import select
 import socket
 import ssl
 import threading
@@ -34,13 +30,14 @@ from dataclasses import dataclass, field
 import websocket
 
 from feed.config import redact
+from feed.dial import OpenError, close_text, describe, handshake
 from feed.ingest import IngestQueue
 from feed.messages import LinkNotice
 from feed.model import ConnectionState
 from feed.protocol.codec import Rejected, Response, Tick, decode
 from feed.protocol.frames import OP_CLOSE, OP_PING, OP_PONG, FrameError, FrameReader
 from feed.protocol.paths import WS_PATH
-from feed.session import Close, Connect, Failure, Notice, OpenFailure, Send, Session, SessionTiming
+from feed.session import Close, Connect, Notice, Send, Session, SessionTiming
 from feed.symbols import Endpoint
 
 __all__ = ["LinkStats", "Pump", "TokenPacer"]
@@ -49,9 +46,7 @@ log = logging.getLogger("feed.connection")
 
 RECV_TIMEOUT = 0.2
 RECV_CHUNK = 256 * 1024
-CONNECT_TIMEOUT = 5.0
 STATS_EVERY = 0.5
-_IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EALREADY)
 
 
 class TokenPacer:
@@ -210,8 +205,8 @@ class Pump:
 
     def _open(self) -> None:
         try:
-            ws = self._handshake()
-        except _OpenError as exc:
+            ws = handshake(self._url, self._token, self._stop)
+        except OpenError as exc:
             self._last_error = exc.failure.detail
             log.info("! %s %s", self.name, exc.failure.detail)
             self._execute(self._session.open_failed(exc.failure, time.monotonic()))
@@ -222,30 +217,6 @@ class Pump:
         log.info("= %s connected to %s", self.name, redact(self._url, self._token))
         self._execute(self._session.opened(time.monotonic()))
 
-    def _handshake(self) -> websocket.WebSocket:
-        parts = urllib.parse.urlsplit(self._url)
-        secure = parts.scheme == "wss"
-        host = parts.hostname or ""
-        port = parts.port or (443 if secure else 80)
-        sock = _tcp_connect(host, port, CONNECT_TIMEOUT, self._stop)
-        try:
-            if secure:
-                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=host)
-            sock.settimeout(CONNECT_TIMEOUT)
-            ws = websocket.create_connection(
-                self._url, socket=sock, timeout=CONNECT_TIMEOUT, skip_utf8_validation=True
-            )
-        except websocket.WebSocketBadStatusException as exc:
-            sock.close()
-            raise _OpenError(_status_failure(exc.status_code)) from None
-        except (OSError, websocket.WebSocketException) as exc:
-            sock.close()
-            timeout = (TimeoutError, OSError, websocket.WebSocketTimeoutException)
-            kind = Failure.UNREACHABLE if isinstance(exc, timeout) else Failure.SERVER
-            raise _OpenError(OpenFailure(kind, f"upgrade failed: {_describe(exc, self._token)}")) from None
-        ws.settimeout(RECV_TIMEOUT)
-        return ws
-
     def _read(self) -> None:
         ws = self._ws
         assert ws is not None
@@ -254,7 +225,7 @@ class Pump:
         except TimeoutError:
             return
         except (OSError, ssl.SSLError) as exc:
-            self._lost(_describe(exc, self._token))
+            self._lost(describe(exc, self._token))
             return
         now = time.monotonic()
         if not chunk:
@@ -272,7 +243,7 @@ class Pump:
         for opcode, data in frames:
             if opcode == OP_CLOSE:
                 self._flush(ticks, now)
-                self._lost(_close_text(data))
+                self._lost(close_text(data))
                 return
             if opcode == OP_PING:
                 self._pong(data)
@@ -303,7 +274,7 @@ class Pump:
         try:
             self._ws.send(text)
         except (OSError, websocket.WebSocketException) as exc:
-            self._lost(f"send failed: {_describe(exc, self._token)}")
+            self._lost(f"send failed: {describe(exc, self._token)}")
 
     def _pong(self, data: bytes) -> None:
         with contextlib.suppress(OSError, websocket.WebSocketException):
@@ -349,65 +320,6 @@ class Pump:
             rejected=dict(self._rejected),
             errors=self._errors,
         )
-
-
-class _OpenError(Exception):
-    def __init__(self, failure: OpenFailure) -> None:
-        super().__init__(failure.detail)
-        self.failure = failure
-
-
-def _tcp_connect(host: str, port: int, timeout: float, stop: threading.Event) -> socket.socket:
-    """Connect in short slices so ``stop()`` never waits for a slow connect to time out."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        raise _OpenError(OpenFailure(Failure.UNREACHABLE, f"host name {host!r} not resolved")) from None
-    detail = "no address"
-    for family, kind, proto, _, addr in infos:
-        sock = socket.socket(family, kind, proto)
-        sock.setblocking(False)
-        err = sock.connect_ex(addr)
-        deadline = time.monotonic() + timeout
-        while err in _IN_PROGRESS and not stop.is_set() and time.monotonic() < deadline:  # EINPROGRESS
-            _, writable, _ = select.select([], [sock], [], 0.1)
-            if writable:
-                err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        if err == 0:
-            sock.setblocking(True)
-            return sock
-        sock.close()
-        if err == errno.ECONNREFUSED:
-            detail = f"connection refused ({host}:{port})"
-        elif err in _IN_PROGRESS:
-            detail = f"connect timed out after {timeout:g}s ({host}:{port})"
-        else:
-            detail = f"cannot connect to {host}:{port}: {errno.errorcode.get(err, err)}"
-    raise _OpenError(OpenFailure(Failure.UNREACHABLE, detail))
-
-
-def _status_failure(status: int) -> OpenFailure:
-    if status == 401:
-        return OpenFailure(Failure.AUTH, "HTTP 401 at the WebSocket upgrade (token invalid or expired)")
-    if status == 429:
-        return OpenFailure(Failure.RATE_LIMIT, "HTTP 429 at the WebSocket upgrade (reconnecting too fast)")
-    return OpenFailure(Failure.SERVER, f"HTTP {status} at the WebSocket upgrade")
-
-
-def _close_text(payload: bytes) -> str:
-    if len(payload) >= 2:
-        code = int.from_bytes(payload[:2], "big")
-        reason = payload[2:].decode("utf-8", "replace")
-        return f"closed by the server ({code}{' ' + reason if reason else ''})"
-    return "closed by the server"
-
-
-def _describe(exc: BaseException, token: str) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, ConnectionResetError):
-        return "connection reset by the server"
-    return redact(f"{type(exc).__name__}: {exc}".rstrip(": "), token)
 
 
 def _wall(mono: float | None, now: float) -> dt.datetime | None:

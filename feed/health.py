@@ -10,16 +10,19 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
+from feed import calendars
+from feed.config import FeedConfig
 from feed.connection import LinkStats
 from feed.model import ConnectionStatus, FeedStatus, Freshness, Readiness
 from feed.protocol.plans import Plan
 from feed.refdata import RefDataStatus
 from feed.snapshot import Snapshot
 
-__all__ = ["build_status", "readiness"]
+__all__ = ["build_status", "readiness", "status_of"]
 
 
 def build_status(
@@ -80,6 +83,25 @@ def build_status(
         pending_cause=refdata.cause,
         notices=notices,
         sinks={k: dict(v) for k, v in (sinks or {}).items()},
+    )
+
+
+def status_of(run: Any, snap: Snapshot, config: FeedConfig) -> FeedStatus:
+    """The manager's ``status()``: a running feed's parts, or a stopped one's last state."""
+    if run is None:
+        return build_status(
+            snap, (), demo=config.demo, plan=config.plan_limits, refdata=RefDataStatus(), errors={}
+        )
+    errors = {"supervisor": run.supervisor.errors, "view": run.view.errors}
+    errors.update({f"{name} thread died": 1 for name, part in run.parts.items() if not part.alive})
+    return build_status(
+        snap,
+        run.supervisor.link_stats(),
+        demo=config.demo,
+        plan=config.plan_limits,
+        refdata=run.refdata.status,
+        errors=errors,
+        notices=calendars.horizon_notices(snap.markets.values()),
     )
 
 

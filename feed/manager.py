@@ -14,7 +14,6 @@ Events (``status().events``, newest last): ``connected``, ``disconnected``,
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
@@ -26,44 +25,21 @@ import pandas as pd
 
 from feed import calendars
 from feed.config import FeedConfig
-from feed.health import build_status, readiness
+from feed.health import readiness, status_of
 from feed.messages import Reply, SetWatch
 from feed.model import FeedStatus, NotReady, Readiness
-from feed.refdata import RefDataStatus
 from feed.run import FeedRun
 from feed.snapshot import Snapshot
-from feed.symbols import InvalidSymbol, parse_symbol, parse_watchlist
+from feed.symbols import InvalidSymbol, code_of, parse_watchlist, symbol_list
 from feed.view import EMPTY_FRAME, history_frame, path_points, sparkline
 from feed.viewer import Built, market_clocks
-from feed.watches import WatchRegistry
+from feed.watches import Watch, WatchRegistry
 
 __all__ = ["FeedManager", "Watch"]
 
 log = logging.getLogger("feed.manager")
 
 REPLY_TIMEOUT = 2.0
-
-
-class Watch:
-    """One reader's watchlist (a browser session, a script). Close it to release codes."""
-
-    _ids = itertools.count(1)
-
-    def __init__(self, manager: FeedManager) -> None:
-        self.id = next(self._ids)
-        self._manager = manager
-
-    def set(self, codes: Iterable[str]) -> None:
-        self._manager._set_watch(self.id, tuple(codes))
-
-    def close(self) -> None:
-        self._manager._set_watch(self.id, None)
-
-    def __enter__(self) -> Watch:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class _Holder:
@@ -145,7 +121,7 @@ class FeedManager:
 
     def watch(self) -> Watch:
         """A new, empty watchlist handle; the feed streams the union of all handles."""
-        return Watch(self)
+        return Watch(self._set_watch)
 
     def subscribe(self, symbols: Iterable[str] | str) -> list[str]:
         """Add symbols to the manager's own list; returns their canonical codes.
@@ -153,7 +129,7 @@ class FeedManager:
         Valid symbols are added even when some are bad; the bad ones then raise
         :class:`InvalidSymbol` naming each of them.
         """
-        parsed, errors = parse_watchlist(symbols if isinstance(symbols, str) else _as_list(symbols))
+        parsed, errors = parse_watchlist(symbol_list(symbols))
         codes = [s.code for s in parsed]
         with self._lock:
             self._own = self._own + tuple(c for c in codes if c not in self._own)
@@ -164,7 +140,7 @@ class FeedManager:
         return codes
 
     def unsubscribe(self, symbols: Iterable[str] | str) -> None:
-        parsed, _ = parse_watchlist(symbols if isinstance(symbols, str) else _as_list(symbols))
+        parsed, _ = parse_watchlist(symbol_list(symbols))
         drop = {s.code for s in parsed}
         with self._lock:
             self._own = tuple(c for c in self._own if c not in drop)
@@ -221,7 +197,7 @@ class FeedManager:
             built = Built(0, 0, 0.0, EMPTY_FRAME, {})
         if symbols is None:
             return built.frame.copy(deep=False)
-        codes = [_code(s) for s in _as_list(symbols)]
+        codes = [code_of(s) for s in symbol_list(symbols)]
         unknown = [c for c in codes if c not in built.index]
         if unknown:
             raise KeyError(f"not watched: {', '.join(unknown)} (subscribe first)")
@@ -230,7 +206,7 @@ class FeedManager:
     def history(self, symbol: str) -> pd.DataFrame:
         """Today's path: minute closes, then the latest price (``ts``, ``price``)."""
         snap = self._state()
-        code = _code(symbol)
+        code = code_of(symbol)
         if code not in snap.markets:
             raise KeyError(f"not watched: {code} (subscribe first)")
         return history_frame(path_points(snap, code))
@@ -248,28 +224,8 @@ class FeedManager:
         return market_clocks(self._clock() if wall is None else wall)
 
     def status(self) -> FeedStatus:
-        run = self._holder.run
-        snap = self._state()
-        if run is None:
-            return build_status(
-                snap,
-                (),
-                demo=self.config.demo,
-                plan=self.config.plan_limits,
-                refdata=RefDataStatus(),
-                errors={},
-            )
-        errors = {"supervisor": run.supervisor.errors, "view": run.view.errors}
-        errors.update({f"{name} thread died": 1 for name, part in run.parts.items() if not part.alive})
-        return build_status(
-            snap,
-            run.supervisor.link_stats(),
-            demo=self.config.demo,
-            plan=self.config.plan_limits,
-            refdata=run.refdata.status,
-            errors=errors,
-            notices=calendars.horizon_notices(snap.markets.values()),
-        )
+        """Links, drops, errors, pending reference data, events: see :class:`FeedStatus`."""
+        return status_of(self._holder.run, self._state(), self.config)
 
     def wait_ready(
         self, timeout: float = 10.0, *, need_prev_close: bool = True, strict: bool = False
@@ -288,19 +244,3 @@ class FeedManager:
         if strict and not result:
             raise NotReady(result)
         return result
-
-
-def _as_list(symbols: Iterable[str] | str) -> list[str]:
-    if isinstance(symbols, str):
-        return [symbols]
-    items = list(symbols)
-    for item in items:
-        if not isinstance(item, str):
-            raise TypeError(f"symbols must be strings, got {item!r} ({type(item).__name__})")
-    return items
-
-
-def _code(symbol: str) -> str:
-    if not isinstance(symbol, str):
-        raise TypeError(f"a symbol must be a string, got {symbol!r} ({type(symbol).__name__})")
-    return parse_symbol(symbol).code

@@ -4,6 +4,8 @@
 by stable configuration only; ``get_session_watch`` is one handle per browser
 session, released when the session ends, so the feed streams the union of what open
 sessions watch and drops symbols nobody watches.
+
+Thread ownership: runs in Streamlit's script threads; the cached manager's own threads are the feed's.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 ``from feed.simulator import Simulator`` and ``python -m feed.simulator --port 8765``
 keep working.
+
+Thread ownership: none (re-exports only).
 """
 
 from feed.sim import Simulator, main

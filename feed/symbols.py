@@ -5,11 +5,14 @@ leading zeros (``00700.HK`` is rejected by the server with ret 600). People type
 ``aapl``, ``0700.HK``, ``hk00700`` or ``600519``; this module is the one place that
 maps those onto ``AAPL.US``, ``700.HK`` and ``600519.SH`` and says which market,
 exchange time zone and endpoint each belongs to.
+
+Thread ownership: no state; pure functions and immutable values any thread may use.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -266,13 +269,16 @@ def _cn_exchange(digits: str) -> str:
     raise InvalidSymbol(digits, "A-share codes start with 6 (Shanghai) or 0/3 (Shenzhen)")
 
 
+_SEPARATORS = re.compile(r"[,\s;]+")
+
+
 def parse_watchlist(text: str | list[str]) -> tuple[list[Symbol], list[InvalidSymbol]]:
     """Parse a comma/space separated list, keeping order, dropping duplicates.
 
     Bad entries never cost the good ones: they come back as errors beside the
     parsed symbols so the caller can name each one.
     """
-    parts = text if isinstance(text, list) else re.split(r"[,\s;]+", text or "")
+    parts = text if isinstance(text, list) else _SEPARATORS.split(text or "")
     symbols: list[Symbol] = []
     errors: list[InvalidSymbol] = []
     seen: set[str] = set()
@@ -288,3 +294,24 @@ def parse_watchlist(text: str | list[str]) -> tuple[list[Symbol], list[InvalidSy
             seen.add(sym.code)
             symbols.append(sym)
     return symbols, errors
+
+
+def symbol_list(symbols: Iterable[str] | str) -> list[str]:
+    """The symbols argument of a public call: one string (comma/space separated) or strings.
+
+    Anything that is not a string is a ``TypeError`` naming it (``subscribe([123])``).
+    """
+    if isinstance(symbols, str):
+        return [p for p in _SEPARATORS.split(symbols) if p]
+    items = list(symbols)
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"symbols must be strings, got {item!r} ({type(item).__name__})")
+    return items
+
+
+def code_of(symbol: str) -> str:
+    """The canonical code of one symbol in any accepted form (``aapl``, ``00700``)."""
+    if not isinstance(symbol, str):
+        raise TypeError(f"a symbol must be a string, got {symbol!r} ({type(symbol).__name__})")
+    return parse_symbol(symbol).code

@@ -7,6 +7,8 @@ compares. Prices are reference levels only; the simulator walks away from them.
 
 ADR prices are derived from their HK line (HK price x ADR ratio / USDHKD) so a pair
 starts near parity, as arbitrage keeps real pairs.
+
+Thread ownership: none; immutable data read by the simulator's threads.
 """
 
 from __future__ import annotations

@@ -10,11 +10,34 @@ session and starts the next, and the reloaded tab should find its symbols stream
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Callable, Iterable
 
 from feed.symbols import InvalidSymbol, Market, parse_symbol
 
-__all__ = ["WatchRegistry"]
+__all__ = ["Watch", "WatchRegistry"]
+
+
+class Watch:
+    """One reader's watchlist handle (a browser session, a script). Close it to release codes."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, setter: Callable[[int, tuple[str, ...] | None], None]) -> None:
+        self.id = next(self._ids)
+        self._setter = setter
+
+    def set(self, codes: Iterable[str]) -> None:
+        self._setter(self.id, tuple(codes))
+
+    def close(self) -> None:
+        self._setter(self.id, None)
+
+    def __enter__(self) -> Watch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class WatchRegistry:

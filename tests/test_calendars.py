@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import datetime as dt
 import logging
 from zoneinfo import ZoneInfo
 
 import pytest
 from exchange_calendars.exchange_calendar_xshg import XSHGExchangeCalendar
 
-from feed import calendar_data
+from feed import calendar_data, calendars
 from feed.calendars import (
     MarketClock,
     Phase,
@@ -288,3 +289,56 @@ def test_market_clock_is_cheap_enough_to_call_every_second_after_warm_up() -> No
     for market in Market:
         clocks = {market_clock(market, now + datetime.timedelta(seconds=i)) for i in range(1000)}
         assert all(isinstance(c, MarketClock) for c in clocks)
+
+
+# --- the horizon of known holidays, and an operator's holidays file ----------------------
+
+
+@pytest.fixture
+def holidays_file(tmp_path):
+    yield tmp_path / "holidays.csv"
+    calendars.load_holidays(None)  # back to the library's data for the next test
+
+
+def test_the_a_share_horizon_is_the_librarys_last_known_date_and_is_announced_60_days_ahead():
+    calendars.load_holidays(None)
+    assert calendars.horizon(Market.CN) == dt.date(2026, 12, 31)
+    assert calendars.horizon(Market.US) is None  # rule-based: no end
+    notices = calendars.horizon_notices(today=dt.date(2026, 12, 1))
+    assert len(notices) == 1 and Market.CN.label in notices[0]
+    assert "2026-12-31" in notices[0] and "QUOTES_HOLIDAYS_FILE" in notices[0]
+    assert calendars.horizon_notices(today=dt.date(2026, 9, 1)) == ()
+
+
+def test_a_holidays_file_closes_its_dates_and_extends_the_horizon(holidays_file):
+    new_year = dt.datetime(2027, 1, 1, 2, 0, tzinfo=dt.UTC)  # Friday 10:00 in Shanghai
+    calendars.load_holidays(None)
+    assert market_clock(Market.CN, new_year).phase is Phase.OPEN  # weekday fallback: a guess
+    holidays_file.write_text(
+        holidays_file.write_text(
+            "market,date,name\nCN,2027-01-01,New Year's Day\nCN,2027-02-11,Spring Festival\n"
+        )
+    )
+    assert calendars.load_holidays(holidays_file) == ()
+    assert market_clock(Market.CN, new_year).phase is Phase.HOLIDAY
+    assert calendars.horizon(Market.CN) == dt.date(2027, 12, 31)
+    assert calendars.horizon_notices(today=dt.date(2026, 12, 1)) == ()
+
+
+def test_a_bad_holidays_file_says_where_and_keeps_the_good_lines(holidays_file):
+    holidays_file.write_text(
+        holidays_file.write_text(
+            "market,date,name\nCN,2027-13-01,bad month\nXX,2027-01-04,no market\nCN,2027-01-01,ok\n"
+        )
+    )
+    problems = calendars.load_holidays(holidays_file)
+    assert len(problems) == 2 and all(str(holidays_file) in p for p in problems)
+    assert "line 2" in problems[0] and "line 3" in problems[1]
+    assert market_clock(Market.CN, dt.datetime(2027, 1, 1, 2, 0, tzinfo=dt.UTC)).phase is Phase.HOLIDAY
+    assert any("line 2" in n for n in calendars.horizon_notices(today=dt.date(2026, 12, 1)))
+
+
+def test_a_missing_holidays_file_is_reported_not_fatal(holidays_file):
+    problems = calendars.load_holidays(holidays_file)  # never written
+    assert problems and "cannot read" in problems[0]
+    assert market_clock(Market.US, dt.datetime(2025, 3, 5, 15, 0, tzinfo=dt.UTC)).phase is Phase.OPEN

@@ -152,3 +152,59 @@ def test_freshness_shows_a_dead_feed(sim, make_manager):
     assert wait_until(lambda: m.snapshot()["freshness"].iloc[0] == Freshness.LIVE, 5)
     sim.drop_connections()
     assert wait_until(lambda: m.snapshot()["freshness"].iloc[0] == Freshness.DOWN, 5)
+
+
+HEALTHY = {Freshness.LIVE, Freshness.QUIET, Freshness.CLOSED, Freshness.LUNCH, Freshness.HOLIDAY}
+
+
+def protocol_config(sim: Simulator):
+    """The client's default timings (heartbeat 10 s, 1.1 s per link, 3 s across links)."""
+    from feed.config import FeedConfig
+
+    return FeedConfig(token=TOKEN, ws_base=sim.ws_base, http_base=sim.http_base, plan="professional")
+
+
+def test_one_cut_with_prices_moved_shows_them_within_5s_of_the_cut(make_manager):
+    with Simulator(seed=12, token=TOKEN, tick_interval=0.1) as sim:
+        m = make_manager(protocol_config(sim))
+        m.subscribe(["AAPL.US", "700.HK"])
+        assert m.wait_ready(15) and sim.wait_subscribed("AAPL.US", 10) and sim.wait_subscribed("700.HK", 10)
+        time.sleep(4.0)  # past the reconnect floor since the first connect
+        sim.pause()  # the moves below reach us only through the gap fill
+        sim.set_quote("AAPL.US", last="250.25", prev_close="240.00")
+        sim.set_quote("700.HK", last="512.5", prev_close="500.0")
+        cut = time.monotonic()
+        sim.drop_connections()
+
+        def moved() -> bool:
+            df = m.snapshot(["AAPL.US", "700.HK"])
+            return list(df["last"]) == [250.25, 512.5]
+
+        assert wait_until(moved, 8)
+        took = time.monotonic() - cut
+        assert took <= 5.0, f"moved prices shown {took:.1f}s after the cut"
+
+
+@pytest.mark.slow
+def test_drops_every_5s_for_40s_keep_every_symbol_fresh_in_80_percent_of_samples(make_manager):
+    codes = ["AAPL.US", "TSLA.US", "700.HK", "9988.HK"]
+    with Simulator(seed=13, token=TOKEN, tick_interval=0.1) as sim:
+        m = make_manager(protocol_config(sim))
+        m.subscribe(codes)
+        assert m.wait_ready(15) and all(sim.wait_subscribed(c, 10) for c in codes)
+        fresh = dict.fromkeys(codes, 0)
+        samples = 0
+        start = time.monotonic()
+        next_drop = start + 5.0
+        while time.monotonic() - start < 40.0:
+            df = m.snapshot(codes)
+            samples += 1
+            for code, state in zip(df["symbol"], df["freshness"], strict=True):
+                fresh[code] += state in HEALTHY
+            if time.monotonic() >= next_drop:
+                sim.drop_connections()
+                next_drop += 5.0
+            time.sleep(1.0 - (time.monotonic() - start) % 1.0)
+        share = {c: n / samples for c, n in fresh.items()}
+        assert all(s >= 0.8 for s in share.values()), share
+        assert m.status().connections[0].reconnects >= 6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import orjson
@@ -160,7 +161,7 @@ def test_unreachable_is_its_own_state_with_one_event_and_short_capped_backoff():
             times.append(t)
             events += kinds(s.open_failed(OpenFailure(Failure.UNREACHABLE, "connection refused (x:1)"), t))
         t = round(t + 0.01, 2)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert s.state is ConnectionState.UNREACHABLE
     assert events == [EventKind.UNREACHABLE]  # once, not once per attempt
     assert max(gaps) <= 2.0 + 0.02 and gaps[0] < gaps[2]  # grows, capped

@@ -2,6 +2,8 @@
 
 The client builds URLs from these and the simulator routes by them, so a renamed
 path can never be fixed on one side only.
+
+Thread ownership: none; pure constants.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ The client caps itself by these numbers so it never relies on the server's silen
 truncation (symbols over the cap are reported as not streamed, never quietly missing),
 and the simulator enforces the very same numbers, so a test against it measures the
 client against the limits it believes in.
+
+Thread ownership: none; a pure, immutable table.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ answers with the ``*_from`` functions; the simulator and the benchmark firehose 
 the same answers with the ``*_record`` functions. Keeping both directions here is what
 makes the simulator a faithful double: a field renamed on one side breaks a round-trip
 test, not a user.
+
+Thread ownership: none; pure functions called on whichever thread parses or builds a reply.
 """
 
 from __future__ import annotations

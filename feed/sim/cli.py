@@ -3,6 +3,8 @@
 Why it exists: to point a client, the dashboard or a notebook at a simulator running in
 its own terminal. State: none; the :class:`~feed.sim.server.Simulator` it starts runs in
 the foreground until Ctrl-C.
+
+Thread ownership: runs on the main thread until Ctrl-C; the simulator owns its threads.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ read one definition, and the frames a client must survive are written in one pla
 
 State: none. :class:`PushFaults` is frozen; the random generator that draws from it
 belongs to the market and is only used under the market's lock.
+
+Thread ownership: immutable values; the simulator's lock guards which ones are in force.
 """
 
 from __future__ import annotations
