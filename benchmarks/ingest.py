@@ -90,7 +90,6 @@ class PipelineRun(Run):
     messages: int
     applied: int
     coalesced: int
-    high_water: int
     publishes: int
 
 
@@ -116,8 +115,7 @@ def pipeline(fh: Firehose, frames: int, timeout: float, profile: str | None = No
             t1 - t0,
             sum(c.messages for c in after.connections) - msgs0,
             after.ticks_applied - before.ticks_applied,
-            manager._queue.coalesced,
-            manager._queue.high_water,
+            after.drops.get("coalesced", 0) - before.drops.get("coalesced", 0),
             manager.snapshot_state().version - version0,
         )
 
@@ -218,8 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         pipe = pipeline(fh, args.frames, args.timeout)
         print(
             f"  pipeline: {pipe.rate:,.0f} msg/s ({pipe.messages:,} frames received, "
-            f"{pipe.applied:,} ticks applied, {pipe.coalesced:,} coalesced, queue high water "
-            f"{pipe.high_water:,}; {pipe.publishes:,} snapshots published, "
+            f"{pipe.applied:,} ticks applied, {pipe.coalesced:,} coalesced; "
+            f"{pipe.publishes:,} snapshots published, "
             f"{pipe.applied / max(1, pipe.publishes):,.0f} ticks each)",
             flush=True,
         )

@@ -4,7 +4,7 @@ A real FeedManager (connections to the firehose, seeded by its HTTP stub) watche
 ``--symbols`` codes. Ticks reach it one of two ways (``--via``):
 
 * ``queue`` (default): ``feed.protocol.codec.Tick`` batches straight into the pipeline's ingest,
-  ``manager._queue.put_many``, kept under the queue's capacity so nothing is coalesced;
+  the ingest queue's ``put_many``, kept under the queue's capacity so nothing is coalesced;
   the processor applies them to the book, publishes snapshots and extends each symbol's
   minute path. Tick times step ``--spacing`` seconds per symbol inside one trading day,
   so the minute paths grow as they would over a session. Skips the socket and decode
@@ -53,8 +53,12 @@ def _read(manager: FeedManager, codes: list[str]) -> None:
 def feed_queue(
     manager: FeedManager, codes: list[str], ticks: int, seq: int, spacing_ms: int, base_ms: int
 ) -> int:
-    """Push ``ticks`` ticks (whole rounds over ``codes``) into ``manager._queue``; returns the next seq."""
-    q = manager._queue
+    """Push ``ticks`` ticks (whole rounds over ``codes``) into the feed's ingest queue.
+
+    Returns the next seq. The harness reaches past the sockets on purpose: it measures
+    what the book, the paths and the snapshots hold, not the network.
+    """
+    q = manager._holder.run.ingest  # the running generation's queue (benchmark harness only)
     batch: list[Tick] = []
     sent = 0
     next_read = READ_EVERY

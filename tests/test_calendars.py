@@ -315,9 +315,7 @@ def test_a_holidays_file_closes_its_dates_and_extends_the_horizon(holidays_file)
     calendars.load_holidays(None)
     assert market_clock(Market.CN, new_year).phase is Phase.OPEN  # weekday fallback: a guess
     holidays_file.write_text(
-        holidays_file.write_text(
-            "market,date,name\nCN,2027-01-01,New Year's Day\nCN,2027-02-11,Spring Festival\n"
-        )
+        "market,date,name\nCN,2027-01-01,New Year's Day\nCN,2027-02-11,Spring Festival\n"
     )
     assert calendars.load_holidays(holidays_file) == ()
     assert market_clock(Market.CN, new_year).phase is Phase.HOLIDAY
@@ -327,9 +325,7 @@ def test_a_holidays_file_closes_its_dates_and_extends_the_horizon(holidays_file)
 
 def test_a_bad_holidays_file_says_where_and_keeps_the_good_lines(holidays_file):
     holidays_file.write_text(
-        holidays_file.write_text(
-            "market,date,name\nCN,2027-13-01,bad month\nXX,2027-01-04,no market\nCN,2027-01-01,ok\n"
-        )
+        "market,date,name\nCN,2027-13-01,bad month\nXX,2027-01-04,no market\nCN,2027-01-01,ok\n"
     )
     problems = calendars.load_holidays(holidays_file)
     assert len(problems) == 2 and all(str(holidays_file) in p for p in problems)
