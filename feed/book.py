@@ -11,12 +11,12 @@ the processor publishes immutable copies (``publish_quotes``, ``path``) in each
 from __future__ import annotations
 
 import math
-from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
+from feed.minutes import MinuteBar, MinuteSeries
 from feed.protocol.codec import DropReason, Tick
 
 __all__ = ["MinutePath", "MinuteSeries", "Quote", "QuoteBook"]
@@ -57,73 +57,6 @@ class MinutePath(NamedTuple):
         return [(self.first_min + i, p) for i, p in enumerate(self.closes)]
 
 
-class MinuteSeries:
-    """A symbol's path at one-minute resolution, bounded, 8 bytes a point.
-
-    The compare chart needs today's whole path, not every tick: minute closes seeded
-    from the 1-minute K-line and extended by live ticks keep memory flat however fast
-    the feed runs. Gaps carry the last close forward so lines stay continuous.
-    """
-
-    __slots__ = ("cap", "closes", "first_min")
-
-    def __init__(self, cap: int = 1440) -> None:
-        self.cap = cap
-        self.first_min = 0
-        self.closes = array("d")
-
-    def __len__(self) -> int:
-        return len(self.closes)
-
-    def update(self, minute: int, price: float) -> None:
-        closes = self.closes
-        if not closes:
-            self.first_min = minute
-            closes.append(price)
-            return
-        idx = minute - self.first_min
-        n = len(closes)
-        if idx < 0:
-            return
-        if idx < n:
-            closes[idx] = price
-            return
-        if idx - n > self.cap:
-            # A jump of more than the whole window: start afresh.
-            self.first_min = minute
-            del closes[:]
-            closes.append(price)
-            return
-        last = closes[-1]
-        for _ in range(idx - n):
-            closes.append(last)
-        closes.append(price)
-        if len(closes) > self.cap:
-            drop = len(closes) - self.cap
-            del closes[:drop]
-            self.first_min += drop
-
-    def seed(self, points: Iterable[tuple[int, float]]) -> None:
-        """Put K-line minute closes under the live points already held."""
-        live = [(self.first_min + i, p) for i, p in enumerate(self.closes)]
-        self.first_min = 0
-        del self.closes[:]
-        for minute, price in sorted(points):
-            self.update(minute, price)
-        if live and self.closes:
-            # Live minutes win over the K-line's (they are newer data for the same minute).
-            start = live[0][0]
-            for minute, price in live:
-                if minute >= start:
-                    self.update(minute, price)
-        elif live:
-            for minute, price in live:
-                self.update(minute, price)
-
-    def points(self) -> list[tuple[int, float]]:
-        return [(self.first_min + i, p) for i, p in enumerate(self.closes)]
-
-
 class QuoteBook:
     """Latest valid quote per watched symbol. Single writer: the processor thread."""
 
@@ -135,6 +68,8 @@ class QuoteBook:
         self.applied = 0
         self._band = bad_print_band
         self._held: dict[str, Tick] = {}
+        self._pushed: dict[str, tuple[int, int]] = {}  # code -> (seq, time) of the last accepted push
+        self._touched: set[str] = set()
         self._history_cap = history_cap
 
     def watch(self, codes: Iterable[str]) -> None:
@@ -144,47 +79,76 @@ class QuoteBook:
             del self.quotes[code]
             self.history.pop(code, None)
             self._held.pop(code, None)
+        for code in [c for c in self._pushed if c not in self.watched]:
+            del self._pushed[code]
 
     def apply(self, ticks: Iterable[Tick], received: float, source: str = SOURCE_PUSH) -> list[Tick]:
-        """Apply a batch in arrival order; return the ticks accepted, in that order."""
+        """Apply a batch in arrival order; return the pushed trades accepted, in that order.
+
+        Two guards per code. A push is accepted when it is newer (``seq`` and time) than
+        the last accepted push; a repeat or an older one is dropped and counted. It moves
+        the row only when it is newer than the row as well, because an HTTP trade (a seed
+        or a gap fill) may be ahead of pushes still in flight. An HTTP trade only moves the
+        row. Only accepted pushes are returned: they are the stream strategies see, once
+        each and in order; an HTTP trade would arrive out of order with them.
+        """
         accepted: list[Tick] = []
         quotes = self.quotes
+        pushed = self._pushed
         watched = self.watched
         drops = self.drops
         band = self._band
+        push = source == SOURCE_PUSH
+        touched = self._touched
         applied = 0
         for t in ticks:
             code = t.code
             if code not in watched:
                 drops[DropReason.UNKNOWN_CODE] += 1
                 continue
-            held = quotes.get(code)
-            if held is not None:
-                if t.seq == held.seq and t.time_ms == held.time_ms:
-                    drops[DropReason.DUPLICATE] += 1
-                    continue
-                if t.seq < held.seq or t.time_ms < held.time_ms:
-                    drops[DropReason.OUT_OF_ORDER] += 1
-                    continue
-                if band is not None and abs(t.price / held.price - 1.0) > band and not self._confirm(t, band):
-                    continue
-                if band is not None and code in self._held:
-                    # A price back inside the band: the held jump was a bad print.
-                    del self._held[code]
-                    drops[DropReason.BAD_PRINT] += 1
             # Defence in depth: the codec already refuses these.
             if not (t.price > 0 and math.isfinite(t.price)):
                 drops[DropReason.NON_POSITIVE if math.isfinite(t.price) else DropReason.NON_FINITE] += 1
                 continue
+            held = quotes.get(code)
+            if push:
+                last = pushed.get(code)
+                if last is not None:
+                    if t.seq == last[0] and t.time_ms == last[1]:
+                        drops[DropReason.DUPLICATE] += 1
+                        continue
+                    if t.seq < last[0] or t.time_ms < last[1]:
+                        drops[DropReason.OUT_OF_ORDER] += 1
+                        continue
+                if band is not None and held is not None and not self._in_band(t, held, band):
+                    continue
+                pushed[code] = (t.seq, t.time_ms)
+                accepted.append(t)
+            if held is not None and (t.seq <= held.seq or t.time_ms < held.time_ms):
+                continue  # the row already holds this trade or a newer one
             quotes[code] = _new_tuple(Quote, (code, t.price, t.seq, t.time_ms, t.volume, received, source))
             series = self.history.get(code)
             if series is None:
                 series = self.history[code] = MinuteSeries(self._history_cap)
-            series.update(t.time_ms // 60_000, t.price)
-            accepted.append(t)
+            series.update(t.time_ms // 60_000, t.price, t.volume)
+            touched.add(code)
             applied += 1
         self.applied += applied
         return accepted
+
+    def take_touched(self) -> set[str]:
+        """Codes whose row changed since the last call (the processor's per-batch follow-up)."""
+        touched, self._touched = self._touched, set()
+        return touched
+
+    def _in_band(self, t: Tick, held: Quote, band: float) -> bool:
+        if abs(t.price / held.price - 1.0) > band and not self._confirm(t, band):
+            return False
+        if t.code in self._held:
+            # A price back inside the band: the held jump was a bad print.
+            del self._held[t.code]
+            self.drops[DropReason.BAD_PRINT] += 1
+        return True
 
     def _confirm(self, t: Tick, band: float) -> bool:
         """Bad-print guard: a jump is accepted only when the next tick agrees with it."""
@@ -197,7 +161,11 @@ class QuoteBook:
         self._held[t.code] = t
         return False
 
-    def seed_history(self, code: str, points: Iterable[tuple[int, float]]) -> None:
+    def minute_bars(self, code: str, since: int | None = None) -> list[MinuteBar]:
+        series = self.history.get(code)
+        return series.bars(since) if series is not None else []
+
+    def seed_history(self, code: str, points: Iterable[MinuteBar]) -> None:
         if code not in self.watched:
             return
         series = self.history.get(code)

@@ -86,11 +86,13 @@ def build_status(
     )
 
 
-def status_of(run: Any, snap: Snapshot, config: FeedConfig) -> FeedStatus:
+def status_of(run: Any, snap: Snapshot, config: FeedConfig, sinks: Sequence[Any] = ()) -> FeedStatus:
     """The manager's ``status()``: a running feed's parts, or a stopped one's last state."""
+    sink_stats = {s.name: _sink_row(s.stats) for s in sinks}
     if run is None:
+        plan = config.plan_limits
         return build_status(
-            snap, (), demo=config.demo, plan=config.plan_limits, refdata=RefDataStatus(), errors={}
+            snap, (), demo=config.demo, plan=plan, refdata=RefDataStatus(), errors={}, sinks=sink_stats
         )
     errors = {"supervisor": run.supervisor.errors, "view": run.view.errors}
     errors.update({f"{name} thread died": 1 for name, part in run.parts.items() if not part.alive})
@@ -102,7 +104,26 @@ def status_of(run: Any, snap: Snapshot, config: FeedConfig) -> FeedStatus:
         refdata=run.refdata.status,
         errors=errors,
         notices=calendars.horizon_notices(snap.markets.values()),
+        sinks=sink_stats,
     )
+
+
+def _sink_row(stats: Any) -> dict[str, int]:
+    return {
+        "delivered": stats.delivered,
+        "dropped": stats.dropped,
+        "errors": stats.errors,
+        "buffered": stats.buffered,
+    }
+
+
+def _sink_row(stats: Any) -> dict[str, int]:
+    return {
+        "delivered": stats.delivered,
+        "dropped": stats.dropped,
+        "errors": stats.errors,
+        "buffered": stats.buffered,
+    }
 
 
 def _in(snap: Snapshot, code: str, markets: tuple[str, ...]) -> bool:

@@ -21,18 +21,19 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import pandas as pd
-
 from feed import calendars
+from feed.bars import BarsApi
 from feed.config import FeedConfig
-from feed.health import readiness, status_of
-from feed.messages import Reply, SetWatch
-from feed.model import FeedStatus, NotReady, Readiness
+from feed.dispatch import TickApi
+from feed.health import status_of
+from feed.messages import AddSink, RemoveSink, Reply, SetWatch
+from feed.model import FeedStatus
+from feed.reading import ReadApi
 from feed.run import FeedRun
+from feed.sinks import TickSink
 from feed.snapshot import Snapshot
-from feed.symbols import InvalidSymbol, code_of, parse_watchlist, symbol_list
-from feed.view import EMPTY_FRAME, history_frame, path_points, sparkline
-from feed.viewer import Built, market_clocks
+from feed.symbols import InvalidSymbol, parse_watchlist, symbol_list
+from feed.viewer import Built
 from feed.watches import Watch, WatchRegistry
 
 __all__ = ["FeedManager", "Watch"]
@@ -58,7 +59,7 @@ def _stop_abandoned(holder: _Holder) -> None:
         run.stop()
 
 
-class FeedManager:
+class FeedManager(ReadApi, TickApi, BarsApi):
     """Runs the whole feed; with no token in the config it runs against the simulator."""
 
     def __init__(self, config: FeedConfig | None = None, *, clock: Callable[[], float] = time.time) -> None:
@@ -69,6 +70,7 @@ class FeedManager:
         self._lock = threading.Lock()  # guards _own and the run swap; never held across a wait
         self._holder = _Holder()
         self._final: tuple[Snapshot, Built] | None = None
+        self._sinks: list[TickSink] = []  # tick subscriptions; registered with each run
         self._finalizer = weakref.finalize(self, _stop_abandoned, self._holder)
 
     def __repr__(self) -> str:
@@ -89,7 +91,7 @@ class FeedManager:
         with self._lock:
             if self._holder.run is not None:
                 return self
-            run = FeedRun(self.config, self._registry, self._clock)
+            run = FeedRun(self.config, self._registry, self._clock, sinks=tuple(self._sinks))
             self._holder.run = run
             self._final = None
         run.start()
@@ -116,6 +118,26 @@ class FeedManager:
     def simulator(self) -> Any:
         run = self._holder.run
         return run.simulator if run is not None else None
+
+    def _run_or_raise(self) -> FeedRun:
+        run = self._holder.run
+        if run is None:
+            raise RuntimeError("the feed is not running: call start() first")
+        return run
+
+    def _register_sink(self, sink: TickSink) -> None:
+        with self._lock:
+            self._sinks.append(sink)
+            run = self._holder.run
+        if run is not None:
+            run.processor.submit(AddSink(sink))
+
+    def _unregister_sink(self, sink: TickSink) -> None:
+        with self._lock:
+            self._sinks = [s for s in self._sinks if s is not sink]
+            run = self._holder.run
+        if run is not None:
+            run.processor.submit(RemoveSink(sink))
 
     # --- watchlists -----------------------------------------------------------------------
 
@@ -164,11 +186,7 @@ class FeedManager:
         if version is not None:
             run.view.wait_watch(version, REPLY_TIMEOUT)  # so the next snapshot() shows the rows
 
-    # --- readers ----------------------------------------------------------------------------
-
-    def snapshot_state(self) -> Snapshot:
-        """The latest published state (immutable); cheap, never blocks ingest."""
-        return self._state()
+    # --- what the readers read (ReadApi) ------------------------------------------------------
 
     def _state(self) -> Snapshot:
         run = self._holder.run
@@ -184,63 +202,9 @@ class FeedManager:
             return run.view.built
         return self._final[1] if self._final is not None else None
 
-    def snapshot(self, symbols: Iterable[str] | str | None = None) -> pd.DataFrame:
-        """One row per watched symbol, or per ``symbols`` (any accepted form) in that order.
+    def _status(self) -> FeedStatus:
+        return status_of(self._holder.run, self._state(), self.config, tuple(self._sinks))
 
-        Built once per published version by the view thread and handed out as
-        copy-on-write views; a symbol that is not watched is a ``KeyError`` naming it.
-        """
-        built = self._built()
-        if built is None:
-            if symbols is None:
-                return EMPTY_FRAME.copy()
-            built = Built(0, 0, 0.0, EMPTY_FRAME, {})
-        if symbols is None:
-            return built.frame.copy(deep=False)
-        codes = [code_of(s) for s in symbol_list(symbols)]
-        unknown = [c for c in codes if c not in built.index]
-        if unknown:
-            raise KeyError(f"not watched: {', '.join(unknown)} (subscribe first)")
-        return built.frame.take([built.index[c] for c in dict.fromkeys(codes)]).reset_index(drop=True)
-
-    def history(self, symbol: str) -> pd.DataFrame:
-        """Today's path: minute closes, then the latest price (``ts``, ``price``)."""
-        snap = self._state()
-        code = code_of(symbol)
-        if code not in snap.markets:
-            raise KeyError(f"not watched: {code} (subscribe first)")
-        return history_frame(path_points(snap, code))
-
-    def sparklines(self, symbols: Iterable[str], points: int = 120) -> dict[str, list[float]]:
-        """Today's path per symbol thinned to ``points`` values, ending on the newest."""
-        snap = self._state()
-        return {c: sparkline(snap, c, points) for c in symbols}
-
-    def market_clocks(self, wall: float | None = None) -> dict[str, calendars.MarketClock]:
-        """Each market's session state now (refreshed once a second by the view thread)."""
+    def _clocks(self) -> dict[str, calendars.MarketClock] | None:
         run = self._holder.run
-        if wall is None and run is not None and run.view.clocks:
-            return run.view.clocks
-        return market_clocks(self._clock() if wall is None else wall)
-
-    def status(self) -> FeedStatus:
-        """Links, drops, errors, pending reference data, events: see :class:`FeedStatus`."""
-        return status_of(self._holder.run, self._state(), self.config)
-
-    def wait_ready(
-        self, timeout: float = 10.0, *, need_prev_close: bool = True, strict: bool = False
-    ) -> Readiness:
-        """Wait until every watched symbol has a price (and a previous close).
-
-        Returns a :class:`Readiness` (true when ready) naming what is missing and why;
-        with ``strict=True`` a timeout raises :class:`NotReady` instead.
-        """
-        deadline = time.monotonic() + timeout
-        while True:
-            result = readiness(self.snapshot(), self.status(), need_prev_close=need_prev_close)
-            if result or time.monotonic() >= deadline:
-                break
-            time.sleep(0.05)
-        if strict and not result:
-            raise NotReady(result)
-        return result
+        return run.view.clocks if run is not None and run.view.clocks else None

@@ -32,6 +32,7 @@ __all__ = [
     "CodesRejected",
     "DailyFetched",
     "FeedNote",
+    "FetchBars",
     "FetchDaily",
     "FetchNames",
     "FetchPath",
@@ -40,6 +41,7 @@ __all__ = [
     "LinkNotice",
     "LinkView",
     "LinksChanged",
+    "LiveBars",
     "NamesFetched",
     "PathFetched",
     "PricesFetched",
@@ -193,7 +195,26 @@ class ProbeCodes:
     codes: tuple[str, ...]
 
 
-Job = FetchPrices | FetchDaily | FetchNames | FetchPath | ProbeCodes
+@dataclass(frozen=True, slots=True)
+class FetchBars:
+    """K-line bars a reader asked for (``bars()``); answered on ``reply``, never retried."""
+
+    code: str
+    kline_type: int
+    count: int
+    reply: Reply = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveBars:
+    """A reader asks the processor for a code's minute bars since an epoch minute."""
+
+    code: str
+    since: int
+    reply: Reply = field(compare=False)
+
+
+Job = FetchPrices | FetchDaily | FetchNames | FetchPath | ProbeCodes | FetchBars
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +238,7 @@ class NamesFetched:
 @dataclass(frozen=True, slots=True)
 class PathFetched:
     code: str
-    points: tuple[tuple[int, float], ...]  # (epoch minute, close)
+    points: tuple[tuple[int, float, float, float, float, float], ...]  # (minute, o, h, l, c, v)
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,4 +188,9 @@ SNAPSHOT_COLUMNS = (
     "prev_close_date",  # datetime.date of the session prev_close belongs to
     "streamed",  # bool: False when over the plan's cap or refused
     "note",  # why a row is not streamed / invalid, else ""
+    "open",  # today's first trade (from the daily K-line, then ticks); NaN until known
+    "high",  # today's highest trade
+    "low",  # today's lowest trade
+    "volume",  # today's traded size (shares, lots for some markets, units for FX/crypto)
+    "turnover",  # today's traded value in the quote currency
 )

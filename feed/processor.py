@@ -18,13 +18,14 @@ import logging
 import queue
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from types import MappingProxyType
 
 from feed.book import SOURCE_HTTP, QuoteBook
-from feed.config import redact
+from feed.daystats import DayStats
+from feed.events import EventLog
 from feed.ingest import IngestQueue
 from feed.messages import (
     AddSink,
@@ -38,6 +39,7 @@ from feed.messages import (
     FetchPrices,
     Job,
     LinksChanged,
+    LiveBars,
     NamesFetched,
     PathFetched,
     PricesFetched,
@@ -46,9 +48,10 @@ from feed.messages import (
     Stop,
     WatchChanged,
 )
-from feed.model import ConnectionState, EventKind, FeedEvent
+from feed.model import ConnectionState, EventKind
 from feed.protocol.codec import Tick
 from feed.reference import ReferenceData
+from feed.sinks import Batch
 from feed.snapshot import EMPTY, Snapshot
 from feed.symbols import Endpoint
 
@@ -57,7 +60,6 @@ __all__ = ["Processor"]
 log = logging.getLogger("feed.processor")
 
 RECOVERY_TIMEOUT = 10.0  # a gap fill that has not landed by then stops marking rows
-MAX_EVENTS = 200
 
 
 class Processor:
@@ -85,8 +87,8 @@ class Processor:
         self._book = QuoteBook(bad_print_band=bad_print_band)
         self._ref = ReferenceData()
         self._sinks: list = []
-        self._events: deque[FeedEvent] = deque(maxlen=MAX_EVENTS)
-        self._event_seq = 0
+        self._events = EventLog(token)
+        self._days = DayStats()
         self._errors: Counter[str] = Counter()
         self._watch = WatchChanged(0, (), EMPTY, EMPTY)
         self._links = EMPTY
@@ -146,8 +148,6 @@ class Processor:
                 wait = last_publish + self._interval - time.monotonic()
                 if wait > 0 and len(self._ingest) == 0:
                     time.sleep(min(wait, self._interval))
-        for sink in self._sinks:
-            sink.stop()
 
     def _guard(self, what: str, fn: Callable[..., object], *args: object) -> object:
         try:
@@ -172,14 +172,13 @@ class Processor:
         if not ticks:
             return False
         accepted = self._guard("tick batch", self._book.apply, ticks, now)
-        if not accepted:
-            return False
-        self._after_ticks(accepted, now)
-        return True
+        self._after_ticks(accepted or [], now)
+        return bool(accepted)
 
     def _after_ticks(self, accepted: list[Tick], now: float) -> None:
+        """Follow-ups of a batch: previous closes, paths, gap-fill state, then the sinks."""
         markets = self._watch.markets
-        codes = {t.code for t in accepted}
+        codes = self._book.take_touched()
         for code in codes:
             q = self._book.quotes.get(code)
             if q is None:
@@ -189,10 +188,14 @@ class Processor:
             if job is not None:
                 self._outbox.append(job)
             self._refresh_path(code)
-        if self._recovering:
-            self._end_recovery_for(codes)
-        for sink in self._sinks:
-            self._guard("sink offer", sink.offer, accepted)
+        if accepted:
+            self._days.apply(accepted, markets)
+        if self._recovering and accepted:
+            self._end_recovery_for({t.code for t in accepted})
+        if self._sinks and accepted:
+            batch = Batch(accepted, markets)
+            for sink in self._sinks:
+                self._guard("sink offer", sink.offer, batch)
 
     def _refresh_path(self, code: str) -> None:
         held = self._paths.get(code)
@@ -212,6 +215,8 @@ class Processor:
             self._on_prices(msg, now)
         elif isinstance(msg, DailyFetched):
             for code in self._ref.on_daily(msg, self._watch.markets, self._now()):
+                market, fetched_for = self._watch.markets[code], self._ref.daily_for[code]
+                self._days.seed(code, market, msg.bars[code], fetched_for, int(self._clock() * 1000))
                 q = self._book.quotes.get(code)
                 if q is not None:
                     self._ref.refresh_prev(code, self._watch.markets[code], q.time_ms)
@@ -230,6 +235,8 @@ class Processor:
             self._dirty = True
         elif isinstance(msg, FeedNote):
             self._note(msg)
+        elif isinstance(msg, LiveBars):
+            msg.reply.put(self._book.minute_bars(msg.code, msg.since))
         elif isinstance(msg, AddSink):
             self._sinks.append(msg.sink)
         elif isinstance(msg, RemoveSink):
@@ -243,6 +250,7 @@ class Processor:
         self._book.watch(msg.watched)
         now_set = set(msg.watched)
         gone = before - now_set
+        self._days.forget(gone)
         for code in gone:
             self._seeded.discard(code)
             self._paths.pop(code, None)
@@ -273,9 +281,8 @@ class Processor:
             self._outbox.append(FetchPath(code))
 
     def _on_prices(self, msg: PricesFetched, now: float) -> None:
-        accepted = self._book.apply(msg.ticks, now, SOURCE_HTTP)
-        if accepted:
-            self._after_ticks(accepted, now)
+        self._book.apply(msg.ticks, now, SOURCE_HTTP)
+        self._after_ticks([], now)
         if msg.link is not None:  # a gap fill: the link is whole again
             self._recovering.pop(msg.link, None)
             self._note(
@@ -310,20 +317,9 @@ class Processor:
         self._dirty = True
 
     def _note(self, note: FeedNote) -> None:
-        self._event_seq += 1
-        message = redact(note.message, self._token)
-        event = FeedEvent(self._event_seq, note.time, note.kind, note.connection, message, note.codes)
-        self._events.append(event)
+        event = self._events.add(note)
         if note.kind is EventKind.AUTH_FAILED:
-            self._auth_error = message
-        quiet = note.kind in (EventKind.CONNECTED, EventKind.RECOVERED)
-        log.log(
-            logging.INFO if quiet else logging.WARNING,
-            "[%s] %s: %s",
-            note.connection,
-            note.kind.value,
-            message,
-        )
+            self._auth_error = event.message
         self._dirty = True
 
     # --- timers and publishing -----------------------------------------------------------
@@ -355,7 +351,7 @@ class Processor:
                 MappingProxyType(dict(ref.names)),
                 MappingProxyType(dict(ref.invalid)),
                 MappingProxyType(dict(self._paths)),
-                tuple(self._events),
+                self._events.recent(),
                 frozenset().union(*(w for _, w in self._recovering.values()))
                 if self._recovering
                 else frozenset(),
@@ -375,6 +371,7 @@ class Processor:
             markets=watch.markets,
             quotes=self._book.publish_quotes(),
             prev_closes=prev,
+            days=self._days.published(),
             daily_for=daily_for,
             names=names,
             invalid=invalid,

@@ -41,6 +41,7 @@ from feed.messages import (
     CodesRejected,
     DailyFetched,
     FeedNote,
+    FetchBars,
     FetchDaily,
     FetchNames,
     FetchPath,
@@ -168,6 +169,9 @@ class RefData:
     def _take(self, item: object) -> None:
         if item is None:
             return
+        if isinstance(item, FetchBars):
+            self._answer_bars(item)  # a reader is waiting: before any queued background work
+            return
         if isinstance(item, _Nudge):
             now = time.monotonic()
             for entry in self._heap:
@@ -176,6 +180,12 @@ class RefData:
             return
         job = item
         heapq.heappush(self._heap, _Entry(time.monotonic(), _PRIORITY[type(job)], next(self._seq), job))
+
+    def _answer_bars(self, job: FetchBars) -> None:
+        try:
+            job.reply.put(self._http.kline(_endpoint(job.code), job.code, job.kline_type, job.count))
+        except Exception as exc:  # the reader gets the error itself, named by its cause
+            job.reply.put(exc)
 
     def _run_one(self, entry: _Entry) -> None:
         job = _only_watched(entry.job, self._watched())
@@ -237,7 +247,8 @@ class RefData:
                 return None
             except HttpError as exc:
                 return _unless_final(job, exc)
-            self._results(PathFetched(job.code, tuple((b.time_s // 60, b.close) for b in bars)))
+            points = tuple((b.time_s // 60, b.open, b.high, b.low, b.close, b.volume) for b in bars)
+            self._results(PathFetched(job.code, points))
             return None
         left: list[str] = []
         error: HttpError | None = None

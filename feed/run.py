@@ -19,6 +19,7 @@ from typing import Any
 from feed.config import FeedConfig
 from feed.http import AllTickHttp
 from feed.ingest import IngestQueue
+from feed.messages import AddSink
 from feed.processor import Processor
 from feed.refdata import RefData
 from feed.snapshot import Snapshot
@@ -34,8 +35,11 @@ STOP_BUDGET = 1.0  # seconds stop() may take for every thread to end
 
 
 class FeedRun:
-    def __init__(self, config: FeedConfig, registry: WatchRegistry, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, config: FeedConfig, registry: WatchRegistry, clock: Callable[[], float], *, sinks: tuple = ()
+    ) -> None:
         self.config = config
+        self.clock = clock
         self.simulator: Any = None
         token, ws_base, http_base = config.token or "", config.ws_base, config.http_base
         if config.demo:
@@ -48,6 +52,7 @@ class FeedRun:
             self.simulator.start()
             ws_base, http_base = self.simulator.ws_base, self.simulator.http_base
         self.token = token
+        self._sinks = sinks
         plan = config.plan_limits
         self._stop = threading.Event()
         self.ingest = IngestQueue(config.queue_capacity)
@@ -96,6 +101,9 @@ class FeedRun:
         }
 
     def start(self) -> None:
+        for sink in self._sinks:
+            sink.start()
+            self.processor.submit(AddSink(sink))
         for part in (self.processor, self.refdata, self.view, self.supervisor):
             part.start()
 
@@ -108,7 +116,9 @@ class FeedRun:
         self.supervisor.join(max(0.1, deadline - time.monotonic()))  # it stops the pumps
         self.processor.stop()
         self.view.stop()
-        for part in (self.processor, self.refdata, self.view):
+        for sink in self._sinks:
+            sink.stop()
+        for part in (self.processor, self.refdata, self.view, *self._sinks):
             part.join(max(0.1, deadline - time.monotonic()))
         stuck = [name for name, part in self.parts.items() if part.alive]
         if stuck:

@@ -1,5 +1,8 @@
 """Tick sinks: where accepted ticks go after the book (strategies, the tick store, Redis).
 
+A sink lives as long as its subscription; its thread runs while the feed runs (a stop
+ends it, a restart starts it again), so no thread outlives ``stop()``.
+
 The processor hands each accepted batch to every registered sink with :meth:`offer`,
 which never blocks: a sink's buffer is bounded, and a batch that does not fit is
 dropped and counted, so a slow consumer can only starve itself, never ingest. Each
@@ -13,14 +16,23 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from feed.protocol.codec import Tick
+from feed.symbols import Market
 
-__all__ = ["SinkStats", "TickSink"]
+__all__ = ["Batch", "SinkStats", "TickSink"]
 
 log = logging.getLogger("feed.sinks")
+
+
+class Batch(NamedTuple):
+    """One accepted batch as the processor hands it over (nothing in it is ever changed)."""
+
+    ticks: Sequence[Tick]  # pushed trades, each accepted once, in order per code
+    markets: Mapping[str, Market]  # code -> market, for the watched codes
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,28 +53,33 @@ class TickSink:
         self.name = name
         self.capacity = capacity
         self._handle = handle
-        self._batches: deque[Sequence[Tick]] = deque()
+        self._batches: deque[Batch] = deque()
         self._buffered = 0  # written by offer (processor) and the sink thread: under the GIL, += is
         self._lock = threading.Lock()  # ...not atomic, so it is held for the count only
         self._ready = threading.Event()
         self._stop = threading.Event()
         self._delivered = self._dropped = self._errors = 0
         self._warned_drop = False
-        self._thread = threading.Thread(target=self._run, name=f"feed-sink-{name}", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def start(self) -> TickSink:
-        self._thread.start()
+        """Start (or, after a stop, restart) the sink's thread; a no-op while it runs."""
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name=f"feed-sink-{self.name}", daemon=True)
+            self._thread.start()
         return self
 
-    def offer(self, batch: Sequence[Tick]) -> None:
+    def offer(self, batch: Batch) -> None:
         """Called by the processor; never blocks."""
+        n = len(batch.ticks)
         with self._lock:
-            if self._buffered + len(batch) > self.capacity:
-                self._dropped += len(batch)
+            if self._buffered + n > self.capacity:
+                self._dropped += n
                 warn = not self._warned_drop
                 self._warned_drop = True
             else:
-                self._buffered += len(batch)
+                self._buffered += n
                 self._batches.append(batch)
                 warn = False
         if warn:
@@ -76,9 +93,21 @@ class TickSink:
         self._ready.set()
 
     def join(self, timeout: float) -> bool:
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-        return not self._thread.is_alive()
+        t = self._thread
+        if t is not None and t.is_alive() and t is not threading.current_thread():
+            t.join(timeout)
+        return t is None or not t.is_alive()
+
+    def count_error(self) -> None:
+        self._errors += 1  # only the sink's own thread calls this
+
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def count_dropped(self, n: int) -> None:
+        """A handler that buffers further (an iterator, an asyncio queue) reports its own drops."""
+        with self._lock:
+            self._dropped += n
 
     @property
     def stats(self) -> SinkStats:
@@ -91,10 +120,10 @@ class TickSink:
             while self._batches and not self._stop.is_set():
                 batch = self._batches.popleft()
                 with self._lock:
-                    self._buffered -= len(batch)
+                    self._buffered -= len(batch.ticks)
                 try:
                     self._handle(batch)
-                    self._delivered += len(batch)
+                    self._delivered += len(batch.ticks)
                 except Exception:
                     self._errors += 1
                     if self._errors == 1 or self._errors % 1000 == 0:

@@ -4,9 +4,9 @@ The processor thread builds one after each batch and swaps it in with a single
 reference assignment; every other thread (the view builder, ``status()``, the
 supervisor, readers) may read the latest one without a lock. It carries everything
 the quotes table needs, so the table is a pure function of it (:mod:`feed.view`):
-quotes, previous closes with their dates, names, currencies, invalid codes, codes over
-the plan's cap, the link of each market, gap fills under way, minute paths, events
-and counters. Maps that change rarely are shared between versions, not copied.
+quotes, previous closes with their dates, the day's open/high/low/volume, names,
+currencies, invalid codes, codes over the plan's cap, the link of each market, gap fills
+under way, minute paths, events and counters. Maps that change rarely are shared between versions, not copied.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from feed.book import MinutePath, Quote
+from feed.daystats import Day
 from feed.messages import LinkView
 from feed.model import FeedEvent, PrevClose
 from feed.protocol.records import StaticInfo
@@ -39,6 +40,7 @@ class Snapshot:
     markets: Mapping[str, Market] = field(default_factory=lambda: EMPTY)
     quotes: Mapping[str, Quote] = field(default_factory=lambda: EMPTY)
     prev_closes: Mapping[str, PrevClose] = field(default_factory=lambda: EMPTY)
+    days: Mapping[str, Day] = field(default_factory=lambda: EMPTY)  # today's open/high/low/volume
     daily_for: Mapping[str, dt.date] = field(
         default_factory=lambda: EMPTY
     )  # trading date the daily bars were fetched for

@@ -47,7 +47,8 @@ _PHASE_FRESHNESS = {
     calendars.Phase.LUNCH: Freshness.LUNCH,
 }
 _UP = (ConnectionState.LIVE, ConnectionState.SUBSCRIBING)
-_FLOATS = ("last", "prev_close", "change", "pct_change", "age_s")
+_FLOATS = ("last", "prev_close", "change", "pct_change", "age_s", "open", "high", "low", "volume", "turnover")
+_NO_DAY = (math.nan,) * 5
 _CURRENCY = {Market.US: "USD", Market.HK: "HKD", Market.CN: "CNY", Market.FX: "USD", Market.CRYPTO: "USDT"}
 _METALS = {"GOLD": "Gold", "Silver": "Silver", "Platinum": "Platinum", "Palladium": "Palladium"}
 
@@ -105,6 +106,8 @@ def _row(snap: Snapshot, code: str, phases: Mapping[str, Freshness], now: float,
     prev = pc.price if pc is not None else math.nan
     change = round(last - prev, 8) if pc is not None and q is not None else math.nan
     fresh, note = _freshness(snap, code, market, q, phases, now, quiet_after)
+    day = snap.days.get(code)
+    o, h, lo, vol, turn = day[1:] if day is not None else _NO_DAY
     return {
         "symbol": code,
         "name": info.name if info and info.name else fallback_name(code),
@@ -121,6 +124,11 @@ def _row(snap: Snapshot, code: str, phases: Mapping[str, Freshness], now: float,
         "prev_close_date": pc.trade_date if pc is not None else None,
         "streamed": fresh is not Freshness.NOT_STREAMED,
         "note": note,
+        "open": o,
+        "high": h,
+        "low": lo,
+        "volume": vol,
+        "turnover": turn,
     }
 
 

@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from feed.book import MinuteSeries, QuoteBook
+from feed.book import QuoteBook
+from feed.minutes import MinuteSeries
 from feed.protocol.codec import Tick
 
 
@@ -110,6 +111,16 @@ def test_minute_series_is_bounded_and_fills_gaps_forward():
 def test_minute_series_seed_keeps_newer_live_points():
     s = MinuteSeries()
     s.update(110, 9.0)
-    s.seed([(100, 5.0), (105, 6.0), (110, 7.0)])
+    s.seed([(100, 5.0, 5.5, 4.5, 5.0, 10.0), (105, 6.0, 6.0, 6.0, 6.0, 1.0), (110, 7.0, 7.0, 7.0, 7.0, 2.0)])
     pts = dict(s.points())
     assert pts[100] == 5.0 and pts[110] == 9.0
+    assert s.bars(100)[0] == (100, 5.0, 5.5, 4.5, 5.0, 10.0)
+    assert s.bars(101)[0] == (101, 5.0, 5.0, 5.0, 5.0, 0.0)  # a quiet minute: flat, no volume
+
+
+def test_minute_bars_carry_open_high_low_close_and_volume():
+    s = MinuteSeries()
+    for price, size in ((10.0, 1.0), (12.0, 2.0), (9.0, 3.0), (11.0, 4.0)):
+        s.update(500, price, size)
+    s.update(501, 11.5, 1.0)
+    assert s.bars() == [(500, 10.0, 12.0, 9.0, 11.0, 10.0), (501, 11.5, 11.5, 11.5, 11.5, 1.0)]

@@ -20,6 +20,7 @@ __all__ = [
     "KLINE_DAILY",
     "KLINE_SECONDS",
     "KLINE_TYPES",
+    "KLINE_WEEKLY",
     "RATE_LIMITED_BODY",
     "Bar",
     "StaticInfo",
@@ -37,6 +38,7 @@ log = logging.getLogger("feed.protocol.records")
 KLINE_TYPES: dict[str, int] = {"1m": 1, "5m": 2, "15m": 3, "30m": 4, "1h": 5, "1d": 8, "1w": 9}
 KLINE_1M = 1
 KLINE_DAILY = 8
+KLINE_WEEKLY = 9
 # Seconds per bar of the intraday types (stocks do not support 6 and 7).
 KLINE_SECONDS: dict[int, int] = {1: 60, 2: 300, 3: 900, 4: 1800, 5: 3600, 6: 7200, 7: 14400}
 

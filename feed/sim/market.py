@@ -30,9 +30,18 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from feed.protocol.codec import encode_tick_push
-from feed.protocol.records import KLINE_DAILY, KLINE_SECONDS, Bar, bars_from, static_record, trade_record
-from feed.sim.bars import DAY_SIGMA, DaySoFar, MinuteTape, daily_bars, dec, fmt_price, intraday_bars, lot
+from feed.protocol.records import (
+    KLINE_DAILY,
+    KLINE_SECONDS,
+    KLINE_WEEKLY,
+    Bar,
+    bars_from,
+    static_record,
+    trade_record,
+)
+from feed.sim.bars import DAY_SIGMA, DaySoFar, MinuteTape, dec, fmt_price, intraday_bars, lot
 from feed.sim.faults import PushFaults
+from feed.sim.history import many_daily_bars, weekly_bars
 from feed.symbols import Endpoint, Market
 from feed.universe import UNIVERSE, Instrument, round_to_tick
 
@@ -341,7 +350,9 @@ class MarketModel:
             self._roll_days(now_s)
             q = self._quotes[code]
             if kline_type == KLINE_DAILY:
-                return daily_bars(q.inst, self.seed, q.day_so_far(), num, now_s)
+                return many_daily_bars(q.inst, self.seed, q.day_so_far(), num, now_s)
+            if kline_type == KLINE_WEEKLY:
+                return weekly_bars(q.inst, self.seed, q.day_so_far(), num, now_s)
             if step is None:
                 return []
             return intraday_bars(q.inst, self.seed, kline_type, step, num, now_s, q.day_so_far(), q.tape)

@@ -1,0 +1,105 @@
+"""The read side of ``FeedManager``: snapshot, history, sparklines, clocks, status, readiness.
+
+Every method reads published, immutable values (a Snapshot, the view thread's built
+frame, the status records) from whatever source backs the manager, so it runs on the
+caller's thread, never blocks ingest and never schedules I/O. The source is the seam
+for a reader that gets its state from elsewhere (a quote service over Redis).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+import pandas as pd
+
+from feed import calendars
+from feed.health import readiness
+from feed.model import FeedStatus, NotReady, Readiness
+from feed.snapshot import Snapshot
+from feed.symbols import code_of, symbol_list
+from feed.view import EMPTY_FRAME, history_frame, path_points, sparkline
+from feed.viewer import Built, market_clocks
+
+__all__ = ["ReadApi"]
+
+
+class ReadApi:
+    """Mixed into ``FeedManager``; the hooks below say where the published values come from."""
+
+    _clock: Callable[[], float]
+
+    def _state(self) -> Snapshot:
+        raise NotImplementedError
+
+    def _built(self) -> Built | None:
+        raise NotImplementedError
+
+    def _status(self) -> FeedStatus:
+        raise NotImplementedError
+
+    def _clocks(self) -> dict[str, calendars.MarketClock] | None:
+        return None
+
+    def snapshot_state(self) -> Snapshot:
+        """The latest published state (immutable); cheap, never blocks ingest."""
+        return self._state()
+
+    def snapshot(self, symbols: Iterable[str] | str | None = None) -> pd.DataFrame:
+        """One row per watched symbol, or per ``symbols`` (any accepted form) in that order.
+
+        Built once per published version by the view thread and handed out as
+        copy-on-write views; a symbol that is not watched is a ``KeyError`` naming it.
+        """
+        built = self._built()
+        if built is None:
+            if symbols is None:
+                return EMPTY_FRAME.copy()
+            built = Built(0, 0, 0.0, EMPTY_FRAME, {})
+        if symbols is None:
+            return built.frame.copy(deep=False)
+        codes = [code_of(s) for s in symbol_list(symbols)]
+        unknown = [c for c in codes if c not in built.index]
+        if unknown:
+            raise KeyError(f"not watched: {', '.join(unknown)} (subscribe first)")
+        return built.frame.take([built.index[c] for c in dict.fromkeys(codes)]).reset_index(drop=True)
+
+    def history(self, symbol: str) -> pd.DataFrame:
+        """Today's path: minute closes, then the latest price (``ts``, ``price``)."""
+        snap = self._state()
+        code = code_of(symbol)
+        if code not in snap.markets:
+            raise KeyError(f"not watched: {code} (subscribe first)")
+        return history_frame(path_points(snap, code))
+
+    def sparklines(self, symbols: Iterable[str], points: int = 120) -> dict[str, list[float]]:
+        """Today's path per symbol thinned to ``points`` values, ending on the newest."""
+        snap = self._state()
+        return {c: sparkline(snap, c, points) for c in symbols}
+
+    def market_clocks(self, wall: float | None = None) -> dict[str, calendars.MarketClock]:
+        """Each market's session state now (refreshed once a second by the view thread)."""
+        clocks = self._clocks() if wall is None else None
+        return clocks if clocks else market_clocks(self._clock() if wall is None else wall)
+
+    def status(self) -> FeedStatus:
+        """Links, drops, errors, pending reference data, events: see :class:`FeedStatus`."""
+        return self._status()
+
+    def wait_ready(
+        self, timeout: float = 10.0, *, need_prev_close: bool = True, strict: bool = False
+    ) -> Readiness:
+        """Wait until every watched symbol has a price (and a previous close).
+
+        Returns a :class:`Readiness` (true when ready) naming what is missing and why;
+        with ``strict=True`` a timeout raises :class:`NotReady` instead.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            result = readiness(self.snapshot(), self.status(), need_prev_close=need_prev_close)
+            if result or time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        if strict and not result:
+            raise NotReady(result)
+        return result
