@@ -113,6 +113,7 @@ class Supervisor:
         self._shared = dict(self._default_shared)
         self._capped: dict[Endpoint, tuple[float, float]] = {}  # endpoint -> (retry after, hold-off)
         self._links: dict[str, tuple[ConnectionState, str, float]] = {}  # name -> state, detail, since
+        self._acked: dict[str, tuple[str, ...]] = {}  # link -> the list its server last acknowledged
         self._invalid: frozenset[str] = frozenset()
         self._errors = 0
         self.watched: tuple[str, ...] = ()
@@ -216,6 +217,7 @@ class Supervisor:
             pump.stop()
             self._stopping.append(pump)
             self._links.pop(name, None)
+            self._acked.pop(name, None)
         not_streamed: dict[str, str] = {}
         cap = self._plan.max_codes
         for name, (endpoint, group) in groups.items():
@@ -276,9 +278,15 @@ class Supervisor:
             if n.kind is EventKind.CONNECTED:
                 self._nudge()  # the server is up: reference data waiting on it can go now
         if n.subscribed is not None:
+            before = self._acked.get(msg.link, ())
+            self._acked[msg.link] = n.subscribed
             if n.after_reconnect and n.subscribed:
                 self._to_processor(Recovering(msg.link, n.subscribed))
                 self._to_refdata(FetchPrices(n.subscribed, link=msg.link))
+            elif fresh := tuple(c for c in n.subscribed if c not in before):
+                # Trades between a code's HTTP seed and its subscription were pushed to
+                # nobody: fetch the latest once more, now that pushes will follow it.
+                self._to_refdata(FetchPrices(fresh))
             if n.refused:
                 self._to_refdata(ProbeCodes(n.refused))
         if n.state is not None:
