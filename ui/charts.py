@@ -20,6 +20,9 @@ import pandas as pd
 
 from ui.colors import TILE_NEUTRAL, Convention
 from ui.format import MISSING, format_pct, format_pcts, format_prices, prices_decimals
+from ui.i18n import EN, Translator, translator
+from ui.tables import display_names
+from ui.vocab import freshness_map
 
 __all__ = [
     "COMPARE_COLORS",
@@ -40,13 +43,19 @@ DIMMED_OPACITY = 0.35
 CURRENT = ("live", "quiet")
 TILE_HEIGHT = 80
 
-# Series colours for the comparison: no pure red or green, those mean direction here.
-COMPARE_COLORS = ("#4da3ff", "#f0a030", "#b07cff", "#22d3ee", "#f472b6", "#facc15", "#94a3b8", "#fb923c")
+# Series colours for the comparison: eight hues far apart (CIE76 distance >= 29 for
+# every pair), none of them the red or green that mean direction here.
+COMPARE_COLORS = ("#4e8fe8", "#f28e2b", "#a57ad8", "#2ec4d6", "#ff8fc7", "#e0c13a", "#8d99ae", "#a0703c")
+COMPARE_HEIGHT = 420
+# Vertical room an end label needs, and the part of the chart height the plot gets.
+LABEL_GAP_PX = 16
+_PLOT_PX = COMPARE_HEIGHT - 110
 
 
-def heatmap_frame(snapshot: pd.DataFrame, columns: int) -> pd.DataFrame:
+def heatmap_frame(snapshot: pd.DataFrame, columns: int, tr: Translator = EN) -> pd.DataFrame:
     """Tile data: grid position in watchlist order plus preformatted labels."""
     d = snapshot.reset_index(drop=True)
+    statuses = freshness_map(tr)
     pct = pd.to_numeric(d["pct_change"], errors="coerce").astype(float)
     last = pd.to_numeric(d["last"], errors="coerce").astype(float).to_numpy()
     prev = pd.to_numeric(d["prev_close"], errors="coerce").astype(float).to_numpy()
@@ -56,7 +65,7 @@ def heatmap_frame(snapshot: pd.DataFrame, columns: int) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "symbol": d["symbol"].astype(str),
-            "name": d["name"].fillna("").astype(str).replace("", MISSING),
+            "name": display_names(d, tr).replace("", MISSING),
             "col": index % columns,
             "row": index // columns,
             "pct": pct,
@@ -65,7 +74,7 @@ def heatmap_frame(snapshot: pd.DataFrame, columns: int) -> pd.DataFrame:
             "pct_label": format_pcts(pct.to_numpy()),
             "last_label": format_prices(last, decimals),
             "prev_label": format_prices(prev, decimals),
-            "status": status,
+            "status": status.map(lambda f: statuses.get(f, f)),
             "dimmed": ~status.isin(CURRENT),
         }
     )
@@ -78,15 +87,18 @@ def heatmap(
     columns: int = 8,
     neutral: str = TILE_NEUTRAL,
     legend: bool = False,
+    tr: Translator = EN,
 ) -> alt.LayerChart:
     """% change tiles on a fixed diverging scale: ``-domain`` .. 0 .. ``+domain``, clamped.
 
     The domain never follows the data, so a tile's colour means the same move on every
     refresh and in every market. Red-up swaps the ends of the range, not the data.
     """
-    data = heatmap_frame(snapshot, columns)
+    data = heatmap_frame(snapshot, columns, tr)
     rows = max(1, math.ceil(len(data) / columns))
-    chart = _heatmap_template(convention, float(domain), columns, rows, neutral, legend).copy(deep=False)
+    chart = _heatmap_template(convention, float(domain), columns, rows, neutral, legend, tr.lang).copy(
+        deep=False
+    )
     chart.data = data
     return chart
 
@@ -98,6 +110,7 @@ def heatmap_spec(
     rows: int = 1,
     neutral: str = TILE_NEUTRAL,
     legend: bool = False,
+    lang: str = "en",
 ) -> dict[str, Any]:
     """The heatmap's Vega-Lite spec without data, for ``st.vega_lite_chart(data, spec)``.
 
@@ -106,7 +119,9 @@ def heatmap_spec(
     spec it is given. Same marks, scales and tooltips as :func:`heatmap`.
     """
     return json.loads(
-        _heatmap_spec_json(convention, float(domain), int(columns), max(1, int(rows)), neutral, bool(legend))
+        _heatmap_spec_json(
+            convention, float(domain), int(columns), max(1, int(rows)), neutral, bool(legend), lang
+        )
     )
 
 
@@ -117,18 +132,19 @@ def heatmap_parts(
     columns: int = 8,
     neutral: str = TILE_NEUTRAL,
     legend: bool = False,
+    tr: Translator = EN,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Tile data and its (cached) spec: what a page hands to ``st.vega_lite_chart``."""
-    data = heatmap_frame(snapshot, columns)
+    data = heatmap_frame(snapshot, columns, tr)
     rows = max(1, math.ceil(len(data) / columns))
-    return data, heatmap_spec(convention, domain, columns, rows, neutral, legend)
+    return data, heatmap_spec(convention, domain, columns, rows, neutral, legend, tr.lang)
 
 
 @functools.lru_cache(maxsize=64)
 def _heatmap_spec_json(
-    convention: Convention, domain: float, columns: int, rows: int, neutral: str, legend: bool
+    convention: Convention, domain: float, columns: int, rows: int, neutral: str, legend: bool, lang: str
 ) -> str:
-    return _spec_json(_heatmap_template(convention, domain, columns, rows, neutral, legend))
+    return _spec_json(_heatmap_template(convention, domain, columns, rows, neutral, legend, lang))
 
 
 def _spec_json(chart: alt.TopLevelMixin) -> str:
@@ -153,14 +169,15 @@ def _spec_json(chart: alt.TopLevelMixin) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _heatmap_template(
-    convention: Convention, domain: float, columns: int, rows: int, neutral: str, legend: bool
+    convention: Convention, domain: float, columns: int, rows: int, neutral: str, legend: bool, lang: str
 ) -> alt.LayerChart:
     """The data-free spec, built once per layout: Altair spends ~60 ms deep-copying encodings,
     which a 1 s refresh should not pay each time. Callers shallow-copy it and set ``data``.
     """
+    tr = translator(lang)
     color = alt.Color(
         "pct_color:Q",
-        title="% change",
+        title=tr._("% change"),
         scale=pct_scale(convention, domain, neutral),
         legend=alt.Legend(orient="bottom", format="+.0f", gradientLength=240) if legend else None,
     )
@@ -168,12 +185,12 @@ def _heatmap_template(
         x=alt.X("col:O", axis=None, scale=alt.Scale(domain=list(range(columns)), paddingInner=0.06)),
         y=alt.Y("row:O", axis=None, scale=alt.Scale(domain=list(range(rows)), paddingInner=0.08)),
         tooltip=[
-            alt.Tooltip("symbol:N", title="Symbol"),
-            alt.Tooltip("name:N", title="Name"),
-            alt.Tooltip("last_label:N", title="Last"),
-            alt.Tooltip("prev_label:N", title="Prev close"),
-            alt.Tooltip("pct_label:N", title="% change"),
-            alt.Tooltip("status:N", title="Status"),
+            alt.Tooltip("symbol:N", title=tr._("Symbol")),
+            alt.Tooltip("name:N", title=tr._("Name")),
+            alt.Tooltip("last_label:N", title=tr._("Last")),
+            alt.Tooltip("prev_label:N", title=tr._("Prev close")),
+            alt.Tooltip("pct_label:N", title=tr._("% change")),
+            alt.Tooltip("status:N", title=tr._("Status")),
         ],
         opacity=alt.when(alt.datum.dimmed).then(alt.value(DIMMED_OPACITY)).otherwise(alt.value(1.0)),
     )
@@ -220,7 +237,8 @@ def scale_legend(convention: Convention, domain: float = 5.0, neutral: str = TIL
             ),
             tooltip=alt.value(None),
         )
-        .properties(height=52, width=440)
+        # The container's width: a fixed 440 px strip was cut off on a 400 px phone.
+        .properties(height=52, width="container")
     )
 
 
@@ -235,11 +253,12 @@ def compare_frame(
     tz: str = "UTC",
     max_points: int = 400,
 ) -> pd.DataFrame:
-    """Long format ``symbol, time, clock, price, pct`` for the comparison lines.
+    """Long format ``symbol, time, clock, price, pct, label_pct`` for the comparison lines.
 
     ``time`` is wall-clock time in ``tz`` (naive), so the chart shows the viewer's
     clock whatever zone the browser is in. Symbols without a usable previous close are
-    left out: a % move needs a base.
+    left out: a % move needs a base. ``label_pct`` is set on each line's last point
+    only: where its end label goes, moved apart from the others (:func:`dodge`).
     """
     parts = []
     for symbol, hist in histories.items():
@@ -247,6 +266,8 @@ def compare_frame(
         if hist is None or hist.empty or base is None or not base > 0:
             continue
         h = hist.dropna(subset=["price"])
+        if h.empty:
+            continue
         if len(h) > max_points:
             step = (len(h) - 1) / (max_points - 1)
             h = h.iloc[[round(i * step) for i in range(max_points)]]
@@ -270,9 +291,44 @@ def compare_frame(
                 "clock": pd.Series(dtype=str),
                 "price": pd.Series(dtype=float),
                 "pct": pd.Series(dtype=float),
+                "label_pct": pd.Series(dtype=float),
             }
         )
-    return pd.concat(parts, ignore_index=True)
+    frame = pd.concat(parts, ignore_index=True)
+    last = frame.groupby("symbol", sort=False)["time"].idxmax()
+    lo = min(0.0, float(frame["pct"].min()))
+    hi = max(0.0, float(frame["pct"].max()))
+    placed = dodge(frame.loc[last, "pct"].to_numpy(), lo, hi)
+    frame["label_pct"] = np.nan
+    frame.loc[last.to_numpy(), "label_pct"] = placed
+    return frame
+
+
+def dodge(
+    values: Sequence[float] | np.ndarray, lo: float, hi: float, gap_px: float = LABEL_GAP_PX
+) -> np.ndarray:
+    """End-label positions at least ``gap_px`` apart on a plot of ``_PLOT_PX`` pixels.
+
+    Labels keep their order; each sits as close to its own line end as the others
+    allow, and the group stays inside ``[lo, hi]`` when it fits.
+    """
+    y = np.asarray(values, dtype=float)
+    if len(y) < 2:
+        return y.copy()
+    span = max(hi - lo, 1e-9)
+    gap = span * gap_px / _PLOT_PX
+    order = np.argsort(y, kind="stable")
+    pos = y[order].copy()
+    for i in range(1, len(pos)):
+        pos[i] = max(pos[i], pos[i - 1] + gap)
+    overflow = pos[-1] - max(hi, y.max())
+    if overflow > 0:
+        pos -= overflow
+        for i in range(len(pos) - 2, -1, -1):
+            pos[i] = min(pos[i], pos[i + 1] - gap)
+    out = np.empty_like(pos)
+    out[order] = pos
+    return out
 
 
 def compare_chart(
@@ -280,6 +336,8 @@ def compare_chart(
     convention: Convention,
     symbols: Sequence[str] | None = None,
     tz_label: str = "UTC",
+    tr: Translator = EN,
+    theme: str = "dark",
 ) -> alt.LayerChart:
     """Lines of % since previous close, one per symbol, with the latest move labelled.
 
@@ -287,7 +345,7 @@ def compare_chart(
     the viewer's convention. The Altair form of :func:`compare_spec`, with ``frame`` as data.
     """
     order = tuple(symbols) if symbols is not None else tuple(dict.fromkeys(frame["symbol"]))
-    template = _compare_template(convention, order, tz_label, _time_format(frame))
+    template = _compare_template(convention, order, tz_label, _time_format(frame), tr.lang, theme)
     chart = template.copy(deep=False)
     chart.data = frame
     return chart
@@ -298,14 +356,16 @@ def compare_spec(
     convention: Convention,
     symbols: Sequence[str] | None = None,
     tz_label: str = "UTC",
+    tr: Translator = EN,
+    theme: str = "dark",
 ) -> dict[str, Any]:
     """The comparison's Vega-Lite spec without data, for ``st.vega_lite_chart(frame, spec)``.
 
-    Built and validated once per (convention, symbols, zone, time format); a fresh copy
-    each call, since Streamlit edits the spec it is given.
+    Built and validated once per (convention, symbols, zone, time format, language,
+    theme); a fresh copy each call, since Streamlit edits the spec it is given.
     """
     order = tuple(symbols) if symbols is not None else tuple(dict.fromkeys(frame["symbol"]))
-    return json.loads(_compare_spec_json(convention, order, tz_label, _time_format(frame)))
+    return json.loads(_compare_spec_json(convention, order, tz_label, _time_format(frame), tr.lang, theme))
 
 
 def _time_format(frame: pd.DataFrame) -> str:
@@ -316,38 +376,44 @@ def _time_format(frame: pd.DataFrame) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _compare_spec_json(
-    convention: Convention, order: tuple[str, ...], tz_label: str, time_format: str
+    convention: Convention, order: tuple[str, ...], tz_label: str, time_format: str, lang: str, theme: str
 ) -> str:
-    return _spec_json(_compare_template(convention, order, tz_label, time_format))
+    return _spec_json(_compare_template(convention, order, tz_label, time_format, lang, theme))
 
 
 @functools.lru_cache(maxsize=64)
 def _compare_template(
-    convention: Convention, order: tuple[str, ...], tz_label: str, time_format: str
+    convention: Convention, order: tuple[str, ...], tz_label: str, time_format: str, lang: str, theme: str
 ) -> alt.LayerChart:
     """The data-free comparison: every layer but the zero rule reads the top-level data."""
-    palette = convention.palette
+    tr = translator(lang)
+    palette = convention.text_palette(theme)
     series_scale = alt.Scale(domain=list(order), range=list(COMPARE_COLORS[: max(1, len(order))]))
     series = alt.Color(
         "symbol:N",
         title=None,
         scale=series_scale,
-        legend=alt.Legend(orient="top", direction="horizontal", symbolType="stroke", labelFontSize=12),
+        # Four a row: eight symbols wrap onto two rows instead of running off a phone.
+        legend=alt.Legend(orient="top", columns=4, symbolType="stroke", labelFontSize=12, labelLimit=110),
     )
+    time_title = tr._("Time ({zone})", zone=tz_label)
     x = alt.X(
         "time:T",
-        title=f"Time ({tz_label})",
+        title=time_title,
         scale=alt.Scale(type="utc"),
-        axis=alt.Axis(format=time_format, tickCount=8, labelOverlap=True),
+        axis=alt.Axis(format=time_format, tickCount=6, labelOverlap=True),
     )
     y = alt.Y(
-        "pct:Q", title="% since previous close", scale=alt.Scale(zero=False), axis=alt.Axis(format="+.1f")
+        "pct:Q",
+        title=tr._("% since previous close"),
+        scale=alt.Scale(zero=False),
+        axis=alt.Axis(format="+.1f"),
     )
     tooltip = [
-        alt.Tooltip("symbol:N", title="Symbol"),
-        alt.Tooltip("clock:N", title=f"Time ({tz_label})"),
-        alt.Tooltip("price:Q", title="Price", format=",.4~f"),
-        alt.Tooltip("pct:Q", title="% since prev close", format="+.2f"),
+        alt.Tooltip("symbol:N", title=tr._("Symbol")),
+        alt.Tooltip("clock:N", title=time_title),
+        alt.Tooltip("price:Q", title=tr._("Price"), format=",.4~f"),
+        alt.Tooltip("pct:Q", title=tr._("% since previous close"), format="+.2f"),
     ]
     lines = (
         alt.Chart()
@@ -361,18 +427,17 @@ def _compare_template(
     )
     last = (
         alt.Chart()
-        .transform_window(rank="rank()", sort=[alt.SortField("time", order="descending")], groupby=["symbol"])
-        .transform_filter(alt.datum.rank == 1)
+        .transform_filter("isValid(datum.label_pct)")
         .transform_calculate(
-            label="(datum.pct > 0 ? '+' : '') + format(datum.pct, '.2f') + '%'",
+            label="datum.symbol + '  ' + (datum.pct > 0 ? '+' : '') + format(datum.pct, '.2f') + '%'",
             direction="datum.pct > 0 ? 'up' : datum.pct < 0 ? 'down' : 'flat'",
         )
     )
     dot_color = alt.Color("symbol:N", scale=series_scale, legend=None)
     dots = last.mark_circle(size=50, opacity=1).encode(x=x, y=y, color=dot_color, tooltip=tooltip)
-    labels = last.mark_text(align="left", dx=7, fontSize=12, fontWeight="bold").encode(
+    labels = last.mark_text(align="left", dx=8, fontSize=12, fontWeight="bold").encode(
         x=x,
-        y=y,
+        y=alt.Y("label_pct:Q"),
         text="label:N",
         color=alt.Color(
             "direction:N",
@@ -383,5 +448,5 @@ def _compare_template(
     return (
         alt.layer(zero, lines, dots, labels)
         .resolve_scale(color="independent")
-        .properties(height=420, width="container")
+        .properties(height=COMPARE_HEIGHT, width="container")
     )
