@@ -40,7 +40,11 @@ HK_WORDS = {"數據源": "數據源", "服務器": "伺服器", "默認": "預�
 
 
 def sources() -> list[Path]:
-    return [ROOT / "streamlit_app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]
+    return [
+        ROOT / "streamlit_app.py",
+        *sorted((ROOT / "pages").glob("*.py")),
+        *sorted((ROOT / "ui").glob("*.py")),
+    ]
 
 
 def extract() -> Catalog:

@@ -393,8 +393,9 @@ def _compare_template(
         "symbol:N",
         title=None,
         scale=series_scale,
-        # Four a row: eight symbols wrap onto two rows instead of running off a phone.
-        legend=alt.Legend(orient="top", columns=4, symbolType="stroke", labelFontSize=12, labelLimit=110),
+        # No legend: each line ends in a dot of its colour and a label naming it (a
+        # legend of eight ran off a phone's width).
+        legend=None,
     )
     time_title = tr._("Time ({zone})", zone=tz_label)
     x = alt.X(

@@ -41,7 +41,7 @@ DOMAIN = "messages"
 DEFAULT_LANG = "en"
 LANGS: tuple[str, ...] = ("en", "zh", "zh-Hant")
 # Each language named in itself, so a reader finds theirs whatever is showing.
-LANG_NAMES = {"en": "English", "zh": "简体中文", "zh-Hant": "繁體中文"}
+LANG_NAMES = {"en": "English", "zh": "简体", "zh-Hant": "繁體"}
 # Catalog folder (gettext locale name) per language; English is the msgids themselves.
 CATALOG_DIRS = {"zh": "zh_Hans", "zh-Hant": "zh_Hant"}
 BABEL_LOCALES = {"en": "en_US", "zh": "zh_Hans_CN", "zh-Hant": "zh_Hant_HK"}

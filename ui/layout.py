@@ -30,6 +30,10 @@ SHOWN = "view_shown"  # what the page last drew, for the CSV
 # that scrolls sideways instead of five cards pushing the grid below the fold.
 _CSS = """
 <style>
+/* Wide layout: less side padding, so the whole quotes grid fits beside the sidebar at 1280 px. */
+@media (min-width: 641px) {
+  [data-testid="stMainBlockContainer"] { padding-left: 2.5rem; padding-right: 2.5rem; }
+}
 @media (max-width: 640px) {
   .st-key-market_cards [data-testid="stHorizontalBlock"] {
     flex-wrap: nowrap !important; overflow-x: auto; gap: 0.5rem; padding-bottom: 0.25rem;

@@ -26,6 +26,7 @@ from ui.vocab import market_short
 from ui.watchlist import escape_markdown, shorten, summarise
 
 __all__ = [
+    "COLUMN_WIDTHS",
     "DISPLAY_ORDER",
     "feed_alerts",
     "notify_events",
@@ -40,6 +41,20 @@ __all__ = [
 LAST_SEQ = "feed_last_event_seq"
 WATCHLIST = "watchlist"  # ui.sidebar's key (imported there from here would be circular)
 ROW_PX = 35
+# Column widths in px. Summed they fit the main column beside an open sidebar at
+# 1280 px (tests/e2e measure it); the first four fit a 400 px phone.
+COLUMN_WIDTHS = {
+    "Symbol": 82,
+    "Last": 82,
+    "Change": 70,
+    "% Chg": 66,
+    "Today": 86,
+    "Name": 132,
+    "Market": 46,
+    "Prev close": 82,
+    "Time": 104,
+    "Status": 88,
+}
 # The numbers right after the pinned symbol: on a 400 px phone they are what shows.
 DISPLAY_ORDER = (
     "Symbol",
@@ -183,28 +198,34 @@ def quotes_column_config(
     cc = st.column_config
     label = {k: tr._(v) for k, v in COLUMN_LABELS.items()}
     config: dict[str, Any] = {
-        "Symbol": cc.TextColumn(label["Symbol"], width=84, pinned=True),
-        "Name": cc.TextColumn(label["Name"], width=150),
+        "Symbol": cc.TextColumn(label["Symbol"], width=COLUMN_WIDTHS["Symbol"], pinned=True),
+        "Name": cc.TextColumn(label["Name"], width=COLUMN_WIDTHS["Name"]),
         "Market": cc.TextColumn(
-            label["Market"], width=48, help=tr._("US, HK, CN (A-shares), FX (forex & metals), CRYPTO")
+            label["Market"],
+            width=COLUMN_WIDTHS["Market"],
+            help=tr._("US, HK, CN (A-shares), FX (forex & metals), CRYPTO"),
         ),
         "Last": cc.NumberColumn(
-            label["Last"], width=84, help=tr._("Last traded price, in the quote currency")
+            label["Last"], width=COLUMN_WIDTHS["Last"], help=tr._("Last traded price, in the quote currency")
         ),
         "Prev close": cc.NumberColumn(
-            label["Prev close"], width=84, help=tr._("Close of the previous session")
+            label["Prev close"], width=COLUMN_WIDTHS["Prev close"], help=tr._("Close of the previous session")
         ),
-        "Change": cc.NumberColumn(label["Change"], width=72),
-        "% Chg": cc.NumberColumn(label["% Chg"], width=68),
-        "Time": cc.TextColumn(label["Time"], width=112, help=tr._("Exchange-local time of the last price")),
+        "Change": cc.NumberColumn(label["Change"], width=COLUMN_WIDTHS["Change"]),
+        "% Chg": cc.NumberColumn(label["% Chg"], width=COLUMN_WIDTHS["% Chg"]),
+        "Time": cc.TextColumn(
+            label["Time"], width=COLUMN_WIDTHS["Time"], help=tr._("Exchange-local time of the last price")
+        ),
         "Status": cc.TextColumn(
-            label["Status"], width=96, help=tr._("live · quiet · market closed · waiting · feed down …")
+            label["Status"],
+            width=COLUMN_WIDTHS["Status"],
+            help=tr._("live · quiet · market closed · waiting · feed down …"),
         ),
     }
     if with_spark:
         config["Today"] = cc.LineChartColumn(
             label["Today"],
-            width=90,
+            width=COLUMN_WIDTHS["Today"],
             color=convention.sparkline_color,
             help=tr._("Today's path, as % since the previous close"),
         )

@@ -232,7 +232,9 @@ def _render_clear(wl: list[str], tr: Translator) -> None:
     elif st.session_state.get(UNDO):
         previous = st.session_state[UNDO]
         st.caption(tr.ngettext("Cleared {n} symbol.", "Cleared {n} symbols.", len(previous)))
-        st.button(tr._("Undo"), key="wl_undo_button", on_click=_on_undo, icon=":material/undo:", type="secondary")
+        st.button(
+            tr._("Undo"), key="wl_undo_button", on_click=_on_undo, icon=":material/undo:", type="secondary"
+        )
 
 
 def _render_watchlist(tr: Translator) -> None:
