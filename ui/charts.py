@@ -195,8 +195,14 @@ def _heatmap_template(
         opacity=alt.when(alt.datum.dimmed).then(alt.value(DIMMED_OPACITY)).otherwise(alt.value(1.0)),
     )
     tiles = base.mark_rect(cornerRadius=4).encode(color=color)
-    symbols = base.mark_text(dy=-9, fontSize=14, fontWeight="bold", color="white").encode(text="symbol:N")
-    moves = base.mark_text(dy=11, fontSize=13, color="white").encode(text="pct_label:N")
+    # Smaller type when the chart is phone-narrow: "9988.HK" must fit a 55 px tile.
+    small = f"width < {columns * 80}"
+    symbols = base.mark_text(
+        dy=-9, fontSize=alt.ExprRef(f"{small} ? 11 : 14"), fontWeight="bold", color="white"
+    ).encode(text="symbol:N")
+    moves = base.mark_text(dy=11, fontSize=alt.ExprRef(f"{small} ? 11 : 13"), color="white").encode(
+        text="pct_label:N"
+    )
     return alt.layer(tiles, symbols, moves).properties(height=rows * TILE_HEIGHT, width="container")
 
 
