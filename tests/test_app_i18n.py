@@ -146,3 +146,12 @@ def test_the_colour_convention_follows_the_browser_not_the_page_language() -> No
     assert str(at.session_state["ui_convention"]) == "Red up"
     at = _app(lang="zh", locale="en-US").run()
     assert str(at.session_state["ui_convention"]) == "Green up"
+
+
+def test_the_page_links_carry_the_language_and_the_watchlist() -> None:
+    at = _app(lang="zh", symbols="AAPL.US,700.HK").run()
+    links = at.sidebar.get("page_link")
+    assert [link.proto.label for link in links] == ["行情", "热力图", "对比", "数据源状态"]
+    for link in links:
+        assert "lang=zh" in link.proto.query_string
+        assert "symbols=AAPL.US%2C700.HK" in link.proto.query_string

@@ -157,10 +157,11 @@ def test_7_compare_with_eight_picks(open_page: Any) -> None:
             select.click()
             select.fill(code)
             select.press("Enter")
-            _settle(page)
+            time.sleep(1)
         page.keyboard.press("Escape")
+        tags = page.locator("[data-testid=stMain] [data-testid=stMultiSelect] [data-baseweb=tag]")
+        expect(tags).to_have_count(8, timeout=LOAD_MS)
         time.sleep(4)
-        _settle(page)
         _shot(page, f"compare-{lang}-1280-eight", full=True)
 
 
