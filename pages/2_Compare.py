@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.charts import compare_frame, compare_spec
+from ui.compare_chart import compare_frame, compare_spec
 from ui.i18n import N_
 from ui.layout import setup_page
 from ui.live import feed_alerts, notify_events, render_quotes, viewer_tz

@@ -10,17 +10,14 @@ import pytest
 from tests.test_ui_support import snapshot_frame
 from ui.charts import (
     DIMMED_OPACITY,
-    compare_chart,
-    compare_frame,
-    compare_spec,
     heatmap,
     heatmap_frame,
     heatmap_parts,
     heatmap_spec,
-    pct_since,
     scale_legend,
 )
 from ui.colors import GREEN, RED, TILE_NEUTRAL, Convention
+from ui.compare_chart import compare_chart, compare_frame, compare_spec, pct_since
 
 
 def _layers(chart: Any) -> list[dict[str, Any]]:

@@ -11,8 +11,8 @@ import pytest
 
 from feed.model import EventKind, FeedEvent, FeedStatus
 from tests.test_ui_support import NOW, snapshot_frame
-from ui.charts import _PLOT_PX, COMPARE_COLORS, LABEL_GAP_PX, compare_frame, dodge
 from ui.colors import BACKGROUNDS, FRESHNESS_COLORS, GREEN, RED, Convention, contrast
+from ui.compare_chart import _PLOT_PX, COMPARE_COLORS, LABEL_GAP_PX, compare_frame, dodge
 from ui.health import events_frame, invalid_frame
 from ui.i18n import translator
 from ui.symbol_input import split_input, visible
