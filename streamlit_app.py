@@ -9,23 +9,32 @@ import datetime as dt
 
 import streamlit as st
 
-from feed.symbols import Market
+from ui.i18n import N_
 from ui.layout import setup_page
 from ui.live import feed_alerts, notify_events, render_quotes, render_summary
 from ui.sidebar import markets_in
-from ui.tables import SPARK_POINTS, complete_snapshot, quotes_table, snapshot_csv
+from ui.tables import SPARK_POINTS, quotes_table, snapshot_csv
+from ui.vocab import market_label
 from ui.watchlist import market_of
 
 page = setup_page(
-    "Quotes",
+    N_("Quotes"),
     ":material/table_chart:",
-    "Live last prices across US, Hong Kong, A-share, forex and crypto markets, each stamped in its "
-    "exchange's local time and measured against that market's previous close.",
+    N_(
+        "Live last prices across US, Hong Kong, A-share, forex and crypto markets, each stamped in its "
+        "exchange's local time and measured against that market's previous close."
+    ),
 )
-manager, state = page.manager, page.state
+manager, state, tr, view = page.manager, page.state, page.tr, page.view
 
 if not state.watchlist:
-    st.info("The watchlist is empty. Add symbols or a preset in the sidebar.", icon=":material/playlist_add:")
+    st.info(
+        tr._("The watchlist is empty. Add symbols or a preset in the sidebar."),
+        icon=":material/playlist_add:",
+    )
+    if st.button(tr._("Load the default list"), key="wl_defaults", icon=":material/restart_alt:"):
+        st.session_state["watchlist"] = list(manager.config.default_symbols)
+        st.rerun()
     st.stop()
 
 # Static controls, outside the live fragment: the market filter and the CSV export.
@@ -36,44 +45,73 @@ if st.session_state.get("quotes_market") not in options:
 left, right = st.columns([5, 1], vertical_alignment="bottom")
 with left:
     choice = st.segmented_control(
-        "Market",
+        tr._("Market"),
         options,
         required=True,
         key="quotes_market",
         persist_state="session",
-        format_func=lambda o: "All markets" if o == "All" else Market(o).label,
+        format_func=lambda o: tr._("All markets") if o == "All" else market_label(tr, o),
         label_visibility="collapsed",
     )
 if choice in (None, "All"):
     codes = list(state.watchlist)
 else:
     codes = [c for c in state.watchlist if (m := market_of(c)) is not None and m.value == choice]
+shown = page.shown
+
+
+def _csv() -> bytes:
+    """Exactly the rows the grid drew last (frozen ones while paused); English columns."""
+    frame = shown.frame if shown.frame is not None else view.snapshot(codes)
+    return snapshot_csv(frame)
+
+
 with right:
     st.download_button(
         "CSV",
-        data=lambda: snapshot_csv(complete_snapshot(manager.snapshot(codes), codes)),
+        data=_csv,
         file_name="quotes.csv",
         mime="text/csv",
         key="quotes_csv",
         on_click="ignore",
         icon=":material/download:",
-        help="Download the current snapshot of these symbols (raw numbers, ISO-8601 UTC times).",
+        help=tr._(
+            "The rows on screen as a CSV file: raw numbers, ISO-8601 UTC times and English "
+            "column names, whatever the page language."
+        ),
         width="stretch",
     )
 
 
 def live_quotes() -> None:
     """Cheap per-second body: read the snapshot, draw cards, alerts and the grid."""
-    snap = complete_snapshot(manager.snapshot(codes), codes)
-    status = manager.status()
-    notify_events(status)
-    render_summary(snap, state.convention)
-    feed_alerts(snap, status)
-    sparks = manager.sparklines(codes, points=SPARK_POINTS)
-    render_quotes(quotes_table(snap, sparks), state.convention, key="quotes_grid")
-    stamp = dt.datetime.now(dt.UTC).strftime("%H:%M:%S UTC")
-    live = f"every {state.refresh_s:g} s" if state.live else "paused"
-    st.container(key="quotes_stamp").caption(f"Updated {stamp} · {len(codes)} symbols · refresh {live}")
+    status = view.status()
+    snap = view.snapshot(codes, status)
+    notify_events(status, tr)
+    feed_alerts(snap, status, tr, key="quotes_alerts")
+    render_summary(snap, state.convention, tr)
+    sparks = view.sparklines(codes, points=SPARK_POINTS)
+    render_quotes(
+        quotes_table(snap, sparks, tr=tr), state.convention, key="quotes_grid", tr=tr, theme=page.theme
+    )
+    shown.set(snap)
+    count = tr.ngettext("{n} symbol", "{n} symbols", len(codes))
+    if view.paused_at is not None:
+        stamp = view.paused_at.strftime("%H:%M:%S UTC")
+        text = tr._(
+            "Paused at {time} · {count} · the grid and the CSV hold the prices of that moment",
+            time=stamp,
+            count=count,
+        )
+    else:
+        stamp = dt.datetime.now(dt.UTC).strftime("%H:%M:%S UTC")
+        text = tr._(
+            "Updated {time} · {count} · refresh every {seconds} s",
+            time=stamp,
+            count=count,
+            seconds=f"{state.refresh_s:g}",
+        )
+    st.container(key="quotes_stamp").caption(text)
 
 
 st.fragment(live_quotes, run_every=state.run_every)()

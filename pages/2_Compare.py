@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.charts import compare_frame, compare_spec
+from ui.compare_chart import compare_frame, compare_spec
+from ui.i18n import N_
 from ui.layout import setup_page
 from ui.live import feed_alerts, notify_events, render_quotes, viewer_tz
-from ui.tables import complete_snapshot, quotes_table
+from ui.tables import quotes_table
+from ui.watchlist import escape_markdown
 
 PICK = "compare_pick"
 MAX_PICK = 8
 
 page = setup_page(
-    "Compare",
+    N_("Compare"),
     ":material/stacked_line_chart:",
-    "Today's path of each symbol as % since its own previous close, so a US ADR, its Hong Kong line "
-    "and an A-share read on one scale whatever their currency.",
+    N_(
+        "Today's path of each symbol as % since its own previous close, so a US ADR, its Hong Kong line "
+        "and an A-share read on one scale whatever their currency."
+    ),
 )
-manager, state = page.manager, page.state
+manager, state, tr, view = page.manager, page.state, page.tr, page.view
 watchlist = list(state.watchlist)
 
 # Keep the pick inside the current watchlist; first visit: the first four symbols.
@@ -27,17 +31,18 @@ wanted = watchlist[:4] if picked is None else [c for c in picked if c in watchli
 if picked != wanted:
     st.session_state[PICK] = wanted
 picks = st.multiselect(
-    f"Symbols to compare (2 to {MAX_PICK})",
+    tr._("Symbols to compare (2 to {max})", max=MAX_PICK),
     options=watchlist,
     key=PICK,
     max_selections=MAX_PICK,
     persist_state="session",
-    placeholder="Pick symbols from your watchlist",
+    placeholder=tr._("Pick symbols from your watchlist"),
 )
 if len(picks) < 2:
     st.info(
-        "Pick at least two symbols to compare"
-        + ("." if len(watchlist) >= 2 else ": add more to the watchlist in the sidebar first."),
+        tr._("Pick at least two symbols to compare.")
+        if len(watchlist) >= 2
+        else tr._("Pick at least two symbols to compare: add more to the watchlist in the sidebar first."),
         icon=":material/touch_app:",
     )
     st.stop()
@@ -47,23 +52,29 @@ _, tz_name = viewer_tz()
 
 def live_compare() -> None:
     """The chart and the side-by-side table, from one snapshot read."""
-    snap = complete_snapshot(manager.snapshot(picks), picks)
-    status = manager.status()
-    notify_events(status)
-    feed_alerts(snap, status)
+    status = view.status()
+    snap = view.snapshot(picks, status)
+    notify_events(status, tr)
+    feed_alerts(snap, status, tr, key="compare_alerts")
     prev = dict(zip(snap["symbol"], snap["prev_close"], strict=True))
-    history = {c: manager.history(c) for c in picks}
+    history = {c: view.history(c) for c in picks}
     frame = compare_frame(history, prev, tz=tz_name)
     with st.container(border=True, key="compare_box"):
         if frame.empty:
-            st.caption("Waiting for prices and previous closes…")
+            st.caption(tr._("Waiting for prices and previous closes…"))
         # The spec is built and validated once per pick and zone; each refresh sends only the data.
-        spec = compare_spec(frame, state.convention, symbols=picks, tz_label=tz_name)
+        spec = compare_spec(frame, state.convention, symbols=picks, tz_label=tz_name, tr=tr, theme=page.theme)
         st.vega_lite_chart(frame, spec, key="compare_chart", width="stretch")
     missing = [c for c in picks if c not in set(frame["symbol"])]
     if missing and not frame.empty:
-        st.caption(f"No line yet for {', '.join(missing)}: waiting for a price or a previous close.")
-    render_quotes(quotes_table(snap, history), state.convention, key="compare_grid")
+        st.caption(
+            tr._(
+                "No line yet for {codes}: waiting for a price or a previous close.",
+                codes=escape_markdown(tr.join(missing)),
+            )
+        )
+    table = quotes_table(snap, history, tr=tr)
+    render_quotes(table, state.convention, key="compare_grid", tr=tr, theme=page.theme)
 
 
 st.fragment(live_compare, run_every=state.run_every)()

@@ -7,98 +7,109 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from ui.health import clocks_frame, connections_frame, drops_frame, events_frame
+from ui.health import HEADERS, clocks_frame, connections_frame, drops_frame, events_frame, invalid_frame
+from ui.i18n import N_
 from ui.layout import setup_page
-from ui.live import feed_alerts, notify_events, viewer_tz
-from ui.tables import complete_snapshot
+from ui.live import auth_banner, feed_alerts, notify_events, viewer_tz
 from ui.watchlist import escape_markdown
 
 page = setup_page(
-    "Feed health",
+    N_("Feed health"),
     ":material/monitor_heart:",
-    "One feed serves every open tab: its WebSocket connections, the plan limits it obeys, what it "
-    "dropped and why, and each market's session clock.",
+    N_(
+        "One feed serves every open tab: its WebSocket connections, the plan limits it obeys, what it "
+        "dropped and why, and each market's session clock."
+    ),
 )
-manager, state = page.manager, page.state
+manager, state, tr, view = page.manager, page.state, page.tr, page.view
 tz, tz_name = viewer_tz()
 codes = list(state.watchlist)
 
 
 def _table(df: pd.DataFrame, key: str, empty: str, **kwargs: object) -> None:
+    """A health table with translated headers; the frame keeps its English keys."""
     if df.empty:
         st.caption(empty)
-    else:
-        st.dataframe(df, key=key, hide_index=True, width="stretch", **kwargs)
+        return
+    config = {c: st.column_config.Column(tr._(HEADERS[c])) for c in df.columns if c in HEADERS}
+    config.update(kwargs.pop("column_config", {}) or {})  # type: ignore[arg-type]
+    st.dataframe(df, key=key, hide_index=True, width="stretch", column_config=config, **kwargs)
 
 
 def live_health() -> None:
     """Status read once per run; every section below draws from that one value."""
     status = manager.status()
     now = dt.datetime.now(dt.UTC)
-    notify_events(status)
-    snap = complete_snapshot(manager.snapshot(codes), codes) if codes else None
-    if snap is not None:
-        feed_alerts(snap, status)
-    elif status.auth_error:
-        st.error(
-            f"AllTick refused the token: {escape_markdown(status.auth_error)}", icon=":material/key_off:"
-        )
+    notify_events(status, tr)
+    if codes:
+        feed_alerts(view.snapshot(codes, status), status, tr, key="health_alerts")
+    else:
+        auth_banner(status, tr)
 
     live_conns = sum(1 for c in status.connections if str(c.state) == "live")
     cols = st.columns(5)
     cols[0].metric(
-        "Mode", "Demo" if status.demo else "Live", border=True, help="Demo runs a built-in simulator."
-    )
-    cols[1].metric("Plan", status.plan.title(), border=True, help="Limits below are this plan's.")
-    cols[2].metric(
-        "Connections",
-        f"{live_conns} / {len(status.connections)} live",
+        tr._("Mode"),
+        tr._("Demo") if status.demo else tr._("Live"),
         border=True,
-        help=f"The plan allows {status.max_connections} per endpoint group (stock, forex).",
+        help=tr._("Demo runs a built-in simulator."),
     )
-    cols[3].metric("Codes per subscription", f"{status.max_codes:,}", border=True)
+    cols[1].metric(tr._("Plan"), status.plan.title(), border=True, help=tr._("Limits below are this plan's."))
+    cols[2].metric(
+        tr._("Connections"),
+        tr._("{live} / {total} live", live=live_conns, total=len(status.connections)),
+        border=True,
+        help=tr._("The plan allows {n} per endpoint group (stock, forex).", n=status.max_connections),
+    )
+    cols[3].metric(tr._("Codes per subscription"), f"{status.max_codes:,}", border=True)
     cols[4].metric(
-        "Ticks applied",
+        tr._("Ticks applied"),
         f"{status.ticks_applied:,}",
         border=True,
-        help=f"Snapshot version {status.snapshot_version:,}; symbols watched across all open tabs: "
-        f"{len(manager.watched())}",
+        help=tr._(
+            "Snapshot version {version}; symbols watched across all open tabs: {count}",
+            version=f"{status.snapshot_version:,}",
+            count=f"{len(manager.watched()):,}",
+        ),
     )
 
-    st.subheader("Connections", anchor=False)
+    st.subheader(tr._("Connections"), anchor=False)
     _table(
-        connections_frame(status, now),
+        connections_frame(status, now, tr),
         "health_conns",
-        "No connection open: nothing is watched.",
-        column_config={"Msgs/s": st.column_config.NumberColumn(format="%.1f")},
+        tr._("No connection open: nothing is watched."),
+        column_config={"Msgs/s": st.column_config.NumberColumn(tr._(HEADERS["Msgs/s"]), format="%.1f")},
     )
 
     left, right = st.columns(2)
     with left:
-        st.subheader("Drops by reason", anchor=False)
-        _table(drops_frame(status), "health_drops", "Nothing dropped.")
+        st.subheader(tr._("Drops by reason"), anchor=False)
+        _table(drops_frame(status, tr), "health_drops", tr._("Nothing dropped."))
     with right:
-        st.subheader("Invalid symbols", anchor=False)
-        invalid = pd.DataFrame(sorted(status.invalid_symbols.items()), columns=["Symbol", "Reason"])
-        _table(invalid, "health_invalid", "The server accepted every code.")
+        st.subheader(tr._("Invalid symbols"), anchor=False)
+        _table(
+            invalid_frame(status, codes, tr),
+            "health_invalid",
+            tr._("AllTick accepted every code of this watchlist."),
+        )
 
-    st.subheader("Market clocks", anchor=False)
+    st.subheader(tr._("Market clocks"), anchor=False)
     try:
-        clocks = clocks_frame(manager.market_clocks(), now)
+        clocks = clocks_frame(manager.market_clocks(), now, tr)
     except Exception as exc:  # a calendar gap must not hide the rest of the page
-        st.warning(f"Market clocks unavailable: {escape_markdown(str(exc)[:200])}")
+        st.warning(tr._("Market clocks unavailable: {error}", error=escape_markdown(str(exc)[:200])))
     else:
-        _table(clocks, "health_clocks", "No market clocks.")
+        _table(clocks, "health_clocks", tr._("No market clocks."))
 
-    st.subheader("Recent events", anchor=False)
+    st.subheader(tr._("Recent events"), anchor=False)
     _table(
-        events_frame(status.events, tz),
+        events_frame(status.events, tz, tr=tr),
         "health_events",
-        "No events yet.",
-        column_config={"Time": st.column_config.TextColumn(f"Time ({tz_name})")},
+        tr._("No events yet."),
+        column_config={"Time": st.column_config.TextColumn(tr._("Time ({zone})", zone=tz_name))},
         height=min(420, 35 * (len(status.events) + 1) + 3),
     )
-    st.caption(f"Updated {now.astimezone(tz).strftime('%H:%M:%S')} {tz_name}")
+    st.caption(tr._("Updated {time} {zone}", time=now.astimezone(tz).strftime("%H:%M:%S"), zone=tz_name))
 
 
 st.fragment(live_health, run_every=max(2.0, state.refresh_s) if state.live else None)()

@@ -24,6 +24,11 @@ def _not_streamed_script() -> None:
             "not streamed",
         ]
     snap.loc[3, ["streamed", "note", "freshness"]] = [False, "code unauthorized [x](y)", "not streamed"]
+    snap.loc[4, ["streamed", "note", "freshness"]] = [
+        False,
+        "the server does not know this code",
+        "not streamed",
+    ]
     conn = ConnectionStatus(
         name="stock",
         endpoint="stock",
@@ -45,18 +50,24 @@ def _not_streamed_script() -> None:
         max_codes=5,
         connections=(conn,),
         auth_error="token expired",
+        invalid_symbols={"USDCNH": "the server does not know this code (ret 600)", "ZZZ.US": "elsewhere"},
     )
     feed_alerts(snap, status)
 
 
-def test_not_streamed_symbols_are_named_with_their_reason() -> None:
+def test_not_streamed_symbols_are_named_under_their_own_cause() -> None:
     at = AppTest.from_function(_not_streamed_script, default_timeout=30).run()
     assert not at.exception
-    (warning,) = at.warning
-    assert "3 watched symbols not streamed" in warning.value
-    assert "free plan streams 5 codes per subscription" in warning.value
-    assert "TSLA\\.US, 700\\.HK" in warning.value
-    assert "1810\\.HK" in warning.value and "\\[x\\]\\(y\\)" in warning.value  # server text stays literal
+    refused, capped = at.warning
+    # Codes AllTick refused: their own notice, not the plan note, and only this watchlist's.
+    assert "AllTick refused 1 watched code" in refused.value and "USDCNH" in refused.value
+    assert "ZZZ" not in refused.value and "plan" not in refused.value
+    assert at.button(key="alerts_remove_invalid") is not None
+    # The rest are over the plan's cap, named once each.
+    assert "3 watched symbols not streamed" in capped.value
+    assert "free plan streams 5 codes per subscription" in capped.value
+    assert "TSLA\\.US, 700\\.HK, 1810\\.HK" in capped.value
+    assert "USDCNH" not in capped.value
     (error,) = at.error
     assert "refused the token" in error.value and "token expired" in error.value
 
@@ -94,6 +105,9 @@ def test_feed_events_toast_once_and_only_when_new() -> None:
     assert not at.toast  # what happened before the session looked is history, not news
     at.run()
     texts = [t.value.replace("\\", "") for t in at.toast]  # the markdown source is escaped
-    assert texts == ["Disconnected (US)", "Recovered (US)", "Plan limit (US)"]  # rate limits stay quiet
+    # One toast for the lot, naming the newest (rate limits and connects stay quiet).
+    assert texts == [
+        "US stocks WebSocket: plan limit reached (plan limit (US)). (and 2 more feed events: see Feed health)"
+    ]
     at.run()
     assert not at.toast

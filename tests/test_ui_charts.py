@@ -10,17 +10,14 @@ import pytest
 from tests.test_ui_support import snapshot_frame
 from ui.charts import (
     DIMMED_OPACITY,
-    compare_chart,
-    compare_frame,
-    compare_spec,
     heatmap,
     heatmap_frame,
     heatmap_parts,
     heatmap_spec,
-    pct_since,
     scale_legend,
 )
 from ui.colors import GREEN, RED, TILE_NEUTRAL, Convention
+from ui.compare_chart import compare_chart, compare_frame, compare_spec, pct_since
 
 
 def _layers(chart: Any) -> list[dict[str, Any]]:
@@ -126,7 +123,9 @@ def test_compare_frame_computes_pct_since_previous_close() -> None:
     got = frame.groupby("symbol")["pct"].last()
     assert got["AAPL.US"] == pytest.approx(1.5)
     assert got["700.HK"] == pytest.approx(-1.0)
-    assert list(frame.columns) == ["symbol", "time", "clock", "price", "pct"]
+    assert list(frame.columns) == ["symbol", "time", "clock", "price", "pct", "label_pct"]
+    # Only each line's last point carries an end label.
+    assert frame["label_pct"].notna().sum() == 2
 
 
 def test_compare_frame_shows_wall_clock_in_the_viewer_zone() -> None:
@@ -145,7 +144,7 @@ def test_compare_frame_skips_symbols_without_a_base_and_thins_long_paths() -> No
     assert set(frame["symbol"]) == {"A.US"}
     assert len(frame) == 100
     empty = compare_frame({}, {})
-    assert empty.empty and list(empty.columns) == ["symbol", "time", "clock", "price", "pct"]
+    assert empty.empty and list(empty.columns) == ["symbol", "time", "clock", "price", "pct", "label_pct"]
 
 
 def test_compare_chart_lines_colours_and_tooltips() -> None:

@@ -92,10 +92,10 @@ def test_new_events_toasts_only_what_a_session_has_not_seen() -> None:
 
 
 def test_toast_text_names_the_connection_once() -> None:
-    text, icon = toast_for(_event(1, EventKind.CONNECTED, "connected (US)"))
-    assert text == "Connected (US)" and icon == ":material/link:"
+    text, icon = toast_for(_event(1, EventKind.DISCONNECTED, "connection lost (US)"))
+    assert text == "US stocks WebSocket: connection lost, reconnecting." and icon == ":material/link_off:"
     text, _ = toast_for(_event(2, EventKind.PLAN_LIMIT, "3 codes over the free plan's cap", "HK"))
-    assert text == "HK feed: 3 codes over the free plan's cap"
+    assert text == "Hong Kong stocks WebSocket: plan limit reached (3 codes over the free plan's cap)."
 
 
 def test_not_streamed_merges_snapshot_notes_and_connection_lists() -> None:

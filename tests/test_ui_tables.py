@@ -13,6 +13,7 @@ from tests.test_ui_support import NOW, ROWS, snapshot_frame
 from ui.colors import GREEN, NEUTRAL, RED, Convention
 from ui.tables import (
     QUOTE_COLUMNS,
+    SPARK_POINTS,
     complete_snapshot,
     market_summary,
     quotes_table,
@@ -43,8 +44,9 @@ def test_quotes_table_keeps_numbers_numeric_for_sorting() -> None:
     table = quotes_table(snapshot_frame(), now=NOW)
     for col in ("Last", "Prev close", "Change", "% Chg"):
         assert pd.api.types.is_float_dtype(table[col]), col
-    assert table.loc[0, "Last"] == pytest.approx(231.505)
-    assert table.loc[0, "% Chg"] == pytest.approx((231.505 / 228.0 - 1) * 100)
+    # Rounded half-up as displayed: the grid's accessible table reads these numbers.
+    assert table.loc[0, "Last"] == 231.51
+    assert table.loc[0, "% Chg"] == round((231.505 / 228.0 - 1) * 100, 2)
     assert "Today" not in table  # no history given, no sparkline column
 
 
@@ -72,7 +74,7 @@ def test_sparkline_thins_to_the_limit_and_ends_on_the_newest_price() -> None:
     assert sparkline(hist.head(3)) == [0.0, 1.0, 2.0]
     assert sparkline(None) == []
     table = quotes_table(snapshot_frame(), {"AAPL.US": hist}, now=NOW)
-    assert len(table.loc[0, "Today"]) == 60 and table.loc[1, "Today"] == []
+    assert len(table.loc[0, "Today"]) == SPARK_POINTS and table.loc[1, "Today"] == []
 
 
 def test_style_quotes_formats_each_row_in_its_market_precision() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from feed.symbols import Market, parse_symbol
@@ -43,15 +45,15 @@ def test_add_accepts_any_parser_form_several_at_once() -> None:
     change = add_symbols(["AAPL.US"], "tsla, 0700.HK 600519;usdcnh,btcusdt")
     assert change.watchlist == ["AAPL.US", "TSLA.US", "700.HK", "600519.SH", "USDCNH", "BTCUSDT"]
     assert change.added == ["TSLA.US", "700.HK", "600519.SH", "USDCNH", "BTCUSDT"]
-    assert not change.messages
+    assert not change.messages()
 
 
 def test_bad_entries_are_named_and_good_ones_still_added() -> None:
     change = add_symbols(["AAPL.US"], "MSFT, FOO.BAR, 1234567, 9988")
     assert change.watchlist == ["AAPL.US", "MSFT.US", "9988.HK"]
-    text = "\n".join(change.messages)
-    assert "FOO\\.BAR" in text and "1234567" in text
-    assert len(change.messages) == 2
+    text = "\n".join(change.messages())
+    assert "`FOO.BAR`" in text and "`1234567`" in text
+    assert len(change.messages()) == 2
 
 
 def test_duplicates_are_reported_not_added_twice() -> None:
@@ -65,19 +67,19 @@ def test_the_cap_refuses_extra_symbols_by_name() -> None:
     change = add_symbols(full, "AAPL, MSFT")
     assert change.watchlist == full
     assert change.over_cap == ["AAPL.US", "MSFT.US"]
-    assert any(f"at most {MAX_WATCHLIST}" in m and "AAPL.US" in m for m in change.messages)
+    assert any(f"at most {MAX_WATCHLIST}" in m and "AAPL\\.US" in m for m in change.messages())
 
 
 def test_overlong_input_is_refused_whole_with_a_clear_message() -> None:
     change = add_symbols(["AAPL.US"], "A," * MAX_INPUT_CHARS)
     assert change.watchlist == ["AAPL.US"]
     assert change.too_long == 2 * MAX_INPUT_CHARS
-    assert "characters" in change.messages[0]
+    assert "characters" in change.messages()[0]
 
 
 def test_many_bad_entries_are_summarised() -> None:
     change = add_symbols([], ",".join(f"bad!{i}" for i in range(30)))
-    assert len(change.messages) == 9 and "22 more" in change.messages[-1]
+    assert len(change.messages()) == 9 and "22 more" in change.messages()[-1]
 
 
 @pytest.mark.parametrize(
@@ -91,10 +93,14 @@ def test_many_bad_entries_are_summarised() -> None:
     ],
 )
 def test_messages_repeat_hostile_input_only_as_literal_text(hostile: str) -> None:
-    (message,) = add_symbols([], [hostile]).messages
-    bad = message.split("** is not")[0].removeprefix("**")
-    for ch in "[]()<>:`*_$":
-        assert ch not in bad.replace("\\" + ch, ""), ch
+    """Entries are quoted as code spans (markdown shows them literally, links inert)."""
+    for message in add_symbols([], [hostile]).messages():
+        spans = re.findall(r"(`+)(.*?)\1", message)
+        assert spans, message
+        # Outside the code spans, nothing of the hostile text survives.
+        outside = re.sub(r"(`+).*?\1", "", message)
+        for ch in "[]<>$*":
+            assert ch not in outside, (ch, message)
 
 
 def test_shorten_drops_control_and_bidi_characters() -> None:
@@ -116,9 +122,9 @@ def test_query_round_trip_and_repeated_keys() -> None:
 
 def test_query_with_garbage_keeps_the_good_codes() -> None:
     change = from_query("AAPL.US,<script>,700.HK," + "Z" * 5000)
-    assert change.too_long  # longer than any real list: refused whole
+    assert change.watchlist == ["AAPL.US", "700.HK"]  # the long entry is named, not fatal
     change = from_query("AAPL.US,<script>,700.HK")
-    assert change.watchlist == ["AAPL.US", "700.HK"] and len(change.messages) == 1
+    assert change.watchlist == ["AAPL.US", "700.HK"] and len(change.messages()) == 1
 
 
 def test_market_of_canonical_codes() -> None:

@@ -1,4 +1,4 @@
-"""Altair chart builders: the % change heatmap and the cross-market comparison.
+"""Altair chart builders: the % change heatmap and its scale (the comparison is ``ui.compare_chart``).
 
 Pure functions from DataFrames to ``alt.Chart``; tests read them through
 ``chart.to_dict()``. Specs keep their structure from one refresh to the next (fixed
@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import altair as alt
@@ -20,18 +19,16 @@ import pandas as pd
 
 from ui.colors import TILE_NEUTRAL, Convention
 from ui.format import MISSING, format_pct, format_pcts, format_prices, prices_decimals
+from ui.i18n import EN, Translator, translator
+from ui.tables import display_names
+from ui.vocab import freshness_map
 
 __all__ = [
-    "COMPARE_COLORS",
     "DIMMED_OPACITY",
-    "compare_chart",
-    "compare_frame",
-    "compare_spec",
     "heatmap",
     "heatmap_frame",
     "heatmap_parts",
     "heatmap_spec",
-    "pct_since",
     "scale_legend",
 ]
 
@@ -40,13 +37,11 @@ DIMMED_OPACITY = 0.35
 CURRENT = ("live", "quiet")
 TILE_HEIGHT = 80
 
-# Series colours for the comparison: no pure red or green, those mean direction here.
-COMPARE_COLORS = ("#4da3ff", "#f0a030", "#b07cff", "#22d3ee", "#f472b6", "#facc15", "#94a3b8", "#fb923c")
 
-
-def heatmap_frame(snapshot: pd.DataFrame, columns: int) -> pd.DataFrame:
+def heatmap_frame(snapshot: pd.DataFrame, columns: int, tr: Translator = EN) -> pd.DataFrame:
     """Tile data: grid position in watchlist order plus preformatted labels."""
     d = snapshot.reset_index(drop=True)
+    statuses = freshness_map(tr)
     pct = pd.to_numeric(d["pct_change"], errors="coerce").astype(float)
     last = pd.to_numeric(d["last"], errors="coerce").astype(float).to_numpy()
     prev = pd.to_numeric(d["prev_close"], errors="coerce").astype(float).to_numpy()
@@ -56,7 +51,7 @@ def heatmap_frame(snapshot: pd.DataFrame, columns: int) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "symbol": d["symbol"].astype(str),
-            "name": d["name"].fillna("").astype(str).replace("", MISSING),
+            "name": display_names(d, tr).replace("", MISSING),
             "col": index % columns,
             "row": index // columns,
             "pct": pct,
@@ -65,7 +60,7 @@ def heatmap_frame(snapshot: pd.DataFrame, columns: int) -> pd.DataFrame:
             "pct_label": format_pcts(pct.to_numpy()),
             "last_label": format_prices(last, decimals),
             "prev_label": format_prices(prev, decimals),
-            "status": status,
+            "status": status.map(lambda f: statuses.get(f, f)),
             "dimmed": ~status.isin(CURRENT),
         }
     )
@@ -78,15 +73,18 @@ def heatmap(
     columns: int = 8,
     neutral: str = TILE_NEUTRAL,
     legend: bool = False,
+    tr: Translator = EN,
 ) -> alt.LayerChart:
     """% change tiles on a fixed diverging scale: ``-domain`` .. 0 .. ``+domain``, clamped.
 
     The domain never follows the data, so a tile's colour means the same move on every
     refresh and in every market. Red-up swaps the ends of the range, not the data.
     """
-    data = heatmap_frame(snapshot, columns)
+    data = heatmap_frame(snapshot, columns, tr)
     rows = max(1, math.ceil(len(data) / columns))
-    chart = _heatmap_template(convention, float(domain), columns, rows, neutral, legend).copy(deep=False)
+    chart = _heatmap_template(convention, float(domain), columns, rows, neutral, legend, tr.lang).copy(
+        deep=False
+    )
     chart.data = data
     return chart
 
@@ -98,6 +96,7 @@ def heatmap_spec(
     rows: int = 1,
     neutral: str = TILE_NEUTRAL,
     legend: bool = False,
+    lang: str = "en",
 ) -> dict[str, Any]:
     """The heatmap's Vega-Lite spec without data, for ``st.vega_lite_chart(data, spec)``.
 
@@ -106,7 +105,9 @@ def heatmap_spec(
     spec it is given. Same marks, scales and tooltips as :func:`heatmap`.
     """
     return json.loads(
-        _heatmap_spec_json(convention, float(domain), int(columns), max(1, int(rows)), neutral, bool(legend))
+        _heatmap_spec_json(
+            convention, float(domain), int(columns), max(1, int(rows)), neutral, bool(legend), lang
+        )
     )
 
 
@@ -117,18 +118,19 @@ def heatmap_parts(
     columns: int = 8,
     neutral: str = TILE_NEUTRAL,
     legend: bool = False,
+    tr: Translator = EN,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Tile data and its (cached) spec: what a page hands to ``st.vega_lite_chart``."""
-    data = heatmap_frame(snapshot, columns)
+    data = heatmap_frame(snapshot, columns, tr)
     rows = max(1, math.ceil(len(data) / columns))
-    return data, heatmap_spec(convention, domain, columns, rows, neutral, legend)
+    return data, heatmap_spec(convention, domain, columns, rows, neutral, legend, tr.lang)
 
 
 @functools.lru_cache(maxsize=64)
 def _heatmap_spec_json(
-    convention: Convention, domain: float, columns: int, rows: int, neutral: str, legend: bool
+    convention: Convention, domain: float, columns: int, rows: int, neutral: str, legend: bool, lang: str
 ) -> str:
-    return _spec_json(_heatmap_template(convention, domain, columns, rows, neutral, legend))
+    return _spec_json(_heatmap_template(convention, domain, columns, rows, neutral, legend, lang))
 
 
 def _spec_json(chart: alt.TopLevelMixin) -> str:
@@ -153,14 +155,15 @@ def _spec_json(chart: alt.TopLevelMixin) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _heatmap_template(
-    convention: Convention, domain: float, columns: int, rows: int, neutral: str, legend: bool
+    convention: Convention, domain: float, columns: int, rows: int, neutral: str, legend: bool, lang: str
 ) -> alt.LayerChart:
     """The data-free spec, built once per layout: Altair spends ~60 ms deep-copying encodings,
     which a 1 s refresh should not pay each time. Callers shallow-copy it and set ``data``.
     """
+    tr = translator(lang)
     color = alt.Color(
         "pct_color:Q",
-        title="% change",
+        title=tr._("% change"),
         scale=pct_scale(convention, domain, neutral),
         legend=alt.Legend(orient="bottom", format="+.0f", gradientLength=240) if legend else None,
     )
@@ -168,18 +171,24 @@ def _heatmap_template(
         x=alt.X("col:O", axis=None, scale=alt.Scale(domain=list(range(columns)), paddingInner=0.06)),
         y=alt.Y("row:O", axis=None, scale=alt.Scale(domain=list(range(rows)), paddingInner=0.08)),
         tooltip=[
-            alt.Tooltip("symbol:N", title="Symbol"),
-            alt.Tooltip("name:N", title="Name"),
-            alt.Tooltip("last_label:N", title="Last"),
-            alt.Tooltip("prev_label:N", title="Prev close"),
-            alt.Tooltip("pct_label:N", title="% change"),
-            alt.Tooltip("status:N", title="Status"),
+            alt.Tooltip("symbol:N", title=tr._("Symbol")),
+            alt.Tooltip("name:N", title=tr._("Name")),
+            alt.Tooltip("last_label:N", title=tr._("Last")),
+            alt.Tooltip("prev_label:N", title=tr._("Prev close")),
+            alt.Tooltip("pct_label:N", title=tr._("% change")),
+            alt.Tooltip("status:N", title=tr._("Status")),
         ],
         opacity=alt.when(alt.datum.dimmed).then(alt.value(DIMMED_OPACITY)).otherwise(alt.value(1.0)),
     )
     tiles = base.mark_rect(cornerRadius=4).encode(color=color)
-    symbols = base.mark_text(dy=-9, fontSize=14, fontWeight="bold", color="white").encode(text="symbol:N")
-    moves = base.mark_text(dy=11, fontSize=13, color="white").encode(text="pct_label:N")
+    # Smaller type when the chart is phone-narrow: "9988.HK" must fit a 55 px tile.
+    small = f"width < {columns * 80}"
+    symbols = base.mark_text(
+        dy=-9, fontSize=alt.ExprRef(f"{small} ? 11 : 14"), fontWeight="bold", color="white"
+    ).encode(text="symbol:N")
+    moves = base.mark_text(dy=11, fontSize=alt.ExprRef(f"{small} ? 11 : 13"), color="white").encode(
+        text="pct_label:N"
+    )
     return alt.layer(tiles, symbols, moves).properties(height=rows * TILE_HEIGHT, width="container")
 
 
@@ -220,168 +229,6 @@ def scale_legend(convention: Convention, domain: float = 5.0, neutral: str = TIL
             ),
             tooltip=alt.value(None),
         )
-        .properties(height=52, width=440)
-    )
-
-
-def pct_since(price: pd.Series | float, prev_close: float) -> pd.Series | float:
-    """% move since the previous close: ``(price / prev_close - 1) * 100``."""
-    return (price / prev_close - 1.0) * 100.0
-
-
-def compare_frame(
-    histories: Mapping[str, pd.DataFrame],
-    prev_closes: Mapping[str, float],
-    tz: str = "UTC",
-    max_points: int = 400,
-) -> pd.DataFrame:
-    """Long format ``symbol, time, clock, price, pct`` for the comparison lines.
-
-    ``time`` is wall-clock time in ``tz`` (naive), so the chart shows the viewer's
-    clock whatever zone the browser is in. Symbols without a usable previous close are
-    left out: a % move needs a base.
-    """
-    parts = []
-    for symbol, hist in histories.items():
-        base = prev_closes.get(symbol)
-        if hist is None or hist.empty or base is None or not base > 0:
-            continue
-        h = hist.dropna(subset=["price"])
-        if len(h) > max_points:
-            step = (len(h) - 1) / (max_points - 1)
-            h = h.iloc[[round(i * step) for i in range(max_points)]]
-        ts = pd.to_datetime(h["ts"], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "symbol": symbol,
-                    "time": ts.to_numpy(),
-                    "clock": ts.dt.strftime("%H:%M:%S").to_numpy(),
-                    "price": h["price"].astype(float).to_numpy(),
-                    "pct": pct_since(h["price"].astype(float), float(base)).to_numpy(),
-                }
-            )
-        )
-    if not parts:
-        return pd.DataFrame(
-            {
-                "symbol": pd.Series(dtype=str),
-                "time": pd.Series(dtype="datetime64[ns]"),
-                "clock": pd.Series(dtype=str),
-                "price": pd.Series(dtype=float),
-                "pct": pd.Series(dtype=float),
-            }
-        )
-    return pd.concat(parts, ignore_index=True)
-
-
-def compare_chart(
-    frame: pd.DataFrame,
-    convention: Convention,
-    symbols: Sequence[str] | None = None,
-    tz_label: str = "UTC",
-) -> alt.LayerChart:
-    """Lines of % since previous close, one per symbol, with the latest move labelled.
-
-    Series colours avoid red and green; the end labels carry the direction colour of
-    the viewer's convention. The Altair form of :func:`compare_spec`, with ``frame`` as data.
-    """
-    order = tuple(symbols) if symbols is not None else tuple(dict.fromkeys(frame["symbol"]))
-    template = _compare_template(convention, order, tz_label, _time_format(frame))
-    chart = template.copy(deep=False)
-    chart.data = frame
-    return chart
-
-
-def compare_spec(
-    frame: pd.DataFrame,
-    convention: Convention,
-    symbols: Sequence[str] | None = None,
-    tz_label: str = "UTC",
-) -> dict[str, Any]:
-    """The comparison's Vega-Lite spec without data, for ``st.vega_lite_chart(frame, spec)``.
-
-    Built and validated once per (convention, symbols, zone, time format); a fresh copy
-    each call, since Streamlit edits the spec it is given.
-    """
-    order = tuple(symbols) if symbols is not None else tuple(dict.fromkeys(frame["symbol"]))
-    return json.loads(_compare_spec_json(convention, order, tz_label, _time_format(frame)))
-
-
-def _time_format(frame: pd.DataFrame) -> str:
-    span = frame["time"].max() - frame["time"].min() if not frame.empty else pd.Timedelta(0)
-    # Seconds matter only while a path is minutes long (right after a symbol is added).
-    return "%H:%M:%S" if span < pd.Timedelta(minutes=10) else "%H:%M"
-
-
-@functools.lru_cache(maxsize=64)
-def _compare_spec_json(
-    convention: Convention, order: tuple[str, ...], tz_label: str, time_format: str
-) -> str:
-    return _spec_json(_compare_template(convention, order, tz_label, time_format))
-
-
-@functools.lru_cache(maxsize=64)
-def _compare_template(
-    convention: Convention, order: tuple[str, ...], tz_label: str, time_format: str
-) -> alt.LayerChart:
-    """The data-free comparison: every layer but the zero rule reads the top-level data."""
-    palette = convention.palette
-    series_scale = alt.Scale(domain=list(order), range=list(COMPARE_COLORS[: max(1, len(order))]))
-    series = alt.Color(
-        "symbol:N",
-        title=None,
-        scale=series_scale,
-        legend=alt.Legend(orient="top", direction="horizontal", symbolType="stroke", labelFontSize=12),
-    )
-    x = alt.X(
-        "time:T",
-        title=f"Time ({tz_label})",
-        scale=alt.Scale(type="utc"),
-        axis=alt.Axis(format=time_format, tickCount=8, labelOverlap=True),
-    )
-    y = alt.Y(
-        "pct:Q", title="% since previous close", scale=alt.Scale(zero=False), axis=alt.Axis(format="+.1f")
-    )
-    tooltip = [
-        alt.Tooltip("symbol:N", title="Symbol"),
-        alt.Tooltip("clock:N", title=f"Time ({tz_label})"),
-        alt.Tooltip("price:Q", title="Price", format=",.4~f"),
-        alt.Tooltip("pct:Q", title="% since prev close", format="+.2f"),
-    ]
-    lines = (
-        alt.Chart()
-        .mark_line(strokeWidth=2, interpolate="linear")
-        .encode(x=x, y=y, color=series, tooltip=tooltip)
-    )
-    zero = (
-        alt.Chart(alt.InlineData(values=[{"pct": 0.0}]))
-        .mark_rule(color="#8b93a1", strokeDash=[4, 4])
-        .encode(y="pct:Q")
-    )
-    last = (
-        alt.Chart()
-        .transform_window(rank="rank()", sort=[alt.SortField("time", order="descending")], groupby=["symbol"])
-        .transform_filter(alt.datum.rank == 1)
-        .transform_calculate(
-            label="(datum.pct > 0 ? '+' : '') + format(datum.pct, '.2f') + '%'",
-            direction="datum.pct > 0 ? 'up' : datum.pct < 0 ? 'down' : 'flat'",
-        )
-    )
-    dot_color = alt.Color("symbol:N", scale=series_scale, legend=None)
-    dots = last.mark_circle(size=50, opacity=1).encode(x=x, y=y, color=dot_color, tooltip=tooltip)
-    labels = last.mark_text(align="left", dx=7, fontSize=12, fontWeight="bold").encode(
-        x=x,
-        y=y,
-        text="label:N",
-        color=alt.Color(
-            "direction:N",
-            scale=alt.Scale(domain=["up", "down", "flat"], range=[palette.up, palette.down, palette.neutral]),
-            legend=None,
-        ),
-    )
-    return (
-        alt.layer(zero, lines, dots, labels)
-        .resolve_scale(color="independent")
-        .properties(height=420, width="container")
+        # The container's width: a fixed 440 px strip was cut off on a 400 px phone.
+        .properties(height=52, width="container")
     )

@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from feed.symbols import Market
+from ui.i18n import EN, Translator
+from ui.vocab import zone
 
 __all__ = [
     "MISSING",
-    "ZONE_ABBR",
     "format_change",
     "format_duration",
     "format_pct",
@@ -32,18 +33,10 @@ __all__ = [
     "price_decimals",
     "prices_decimals",
     "round_half_up",
+    "round_values",
 ]
 
 MISSING = "—"
-
-# Short zone names traders use; "BJT" rather than "CST", which US readers take as Central.
-ZONE_ABBR: dict[Market, str] = {
-    Market.US: "ET",
-    Market.HK: "HKT",
-    Market.CN: "BJT",
-    Market.FX: "UTC",
-    Market.CRYPTO: "UTC",
-}
 
 
 def _is_missing(value: object) -> bool:
@@ -140,6 +133,23 @@ def _rounded(values: np.ndarray, decimals: np.ndarray) -> tuple[np.ndarray, np.n
     return rounded, safe
 
 
+def round_values(
+    values: Sequence[float] | np.ndarray, decimals: Sequence[int] | np.ndarray | int
+) -> np.ndarray:
+    """Values rounded half-up to their displayed digits, as floats (NaN stays NaN).
+
+    The grid keeps numbers numeric so it sorts by value, and its accessible table
+    reads those numbers: rounded, it reads ``231.51`` as shown, not ``231.50499999``.
+    """
+    v = np.asarray(values, dtype=float)
+    d = np.broadcast_to(np.asarray(decimals, dtype=int), v.shape)
+    rounded, safe = _rounded(v, d)
+    out = np.where(safe, rounded, v)
+    for i in np.flatnonzero(~safe & ~np.isnan(v)):
+        out[i] = float(round_half_up(float(v[i]), int(d[i])))
+    return out
+
+
 def format_prices(values: Sequence[float] | np.ndarray, decimals: Sequence[int] | np.ndarray) -> list[str]:
     """:func:`format_price` for a column, with one precision per row; identical output."""
     v = np.asarray(values, dtype=float)
@@ -199,8 +209,10 @@ def format_pct(value: float | None, decimals: int = 2) -> str:
     return f"{rounded:+,.{decimals}f}%"
 
 
-def local_time(ts: dt.datetime | None, market: Market | str, now: dt.datetime | None = None) -> str:
-    """Exchange-local time of a price with the zone named: ``"16:00:00 ET"``.
+def local_time(
+    ts: dt.datetime | None, market: Market | str, now: dt.datetime | None = None, tr: Translator = EN
+) -> str:
+    """Exchange-local time of a price with the zone named: ``"16:00:00 ET"`` / ``"16:00:00 美东"``.
 
     A price from an earlier local day gets its date too (``"Nov 21 16:00:00 ET"``), so
     a Friday close seen on Monday morning is not mistaken for a fresh print.
@@ -213,14 +225,16 @@ def local_time(ts: dt.datetime | None, market: Market | str, now: dt.datetime | 
         ts = ts.replace(tzinfo=dt.UTC)
     local = ts.astimezone(tz)
     now_local = (now or dt.datetime.now(dt.UTC)).astimezone(tz)
-    abbr = ZONE_ABBR.get(m, "UTC") if m is not None else "UTC"
+    abbr = zone(tr, m) if m is not None else "UTC"
     clock = local.strftime("%H:%M:%S")
     if local.date() != now_local.date():
-        return f"{local.strftime('%b')} {local.day} {clock} {abbr}"
+        return f"{tr.month_day(local.date())} {clock} {abbr}"
     return f"{clock} {abbr}"
 
 
-def local_times(ts: pd.Series, markets: pd.Series, now: dt.datetime | None = None) -> list[str]:
+def local_times(
+    ts: pd.Series, markets: pd.Series, now: dt.datetime | None = None, tr: Translator = EN
+) -> list[str]:
     """:func:`local_time` for whole columns, one time-zone conversion per market.
 
     The quotes grid asks for every row each second; per-row ``astimezone`` and
@@ -236,30 +250,32 @@ def local_times(ts: pd.Series, markets: pd.Series, now: dt.datetime | None = Non
             continue
         m = _market(value)
         tz = m.tz if m is not None else dt.UTC
-        abbr = ZONE_ABBR.get(m, "UTC") if m is not None else "UTC"
+        abbr = zone(tr, m) if m is not None else "UTC"
         local = stamps[mask].dt.tz_convert(tz)
         text = local.dt.strftime("%H:%M:%S") + f" {abbr}"
         today = now.astimezone(tz).date()
-        old = local.dt.date != today
+        dates = local.dt.date
+        old = dates != today
         if old.any():
-            days = local[old]
-            text[old] = days.dt.strftime("%b ") + days.dt.day.astype(str) + " " + text[old]
+            # One date label per distinct day, not per row.
+            labels = {d: tr.month_day(d) for d in set(dates[old])}
+            text[old] = dates[old].map(labels) + " " + text[old]
         out[mask] = text
     return out.tolist()
 
 
-def format_duration(seconds: float | None) -> str:
-    """A short countdown: ``"45s"``, ``"12m"``, ``"2h 05m"``, ``"3d 4h"``."""
+def format_duration(seconds: float | None, tr: Translator = EN) -> str:
+    """A short countdown: ``"45s"``, ``"12m"``, ``"2h 05m"``, ``"3d 4h"`` (``"2小时05分"``)."""
     if seconds is None or _is_missing(seconds):
         return MISSING
     s = max(0, int(seconds))
     if s < 60:
-        return f"{s}s"
+        return tr._("{s}s", s=s)
     minutes, _ = divmod(s, 60)
     if minutes < 60:
-        return f"{minutes}m"
+        return tr._("{m}m", m=minutes)
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours}h {minutes:02d}m"
+        return tr._("{h}h {m}m", h=hours, m=f"{minutes:02d}")
     days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
+    return tr._("{d}d {h}h", d=days, h=hours)

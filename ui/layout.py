@@ -1,7 +1,7 @@
-"""Page scaffolding: config, the shared sidebar, title and banners, in one call.
+"""Page scaffolding: config, language, the shared sidebar, title and banners, in one call.
 
 Every page starts with :func:`setup_page`, so each has the same config (first
-Streamlit call), sidebar, header and demo/auth banners, and gets the singleton
+Streamlit call), language, sidebar, header and demo banner, and gets the singleton
 manager from ``feed.runtime`` and nowhere else.
 """
 
@@ -12,13 +12,38 @@ from typing import Any
 
 import streamlit as st
 
+from ui.colors import theme_of
+from ui.i18n import N_, Translator
+from ui.lang import session_translator
 from ui.sidebar import SidebarState, render_sidebar
+from ui.view import Shown, View
 from ui.watchlist import escape_markdown, shorten
 
-__all__ = ["APP_NAME", "DEMO_BANNER", "Page", "setup_page"]
+__all__ = ["APP_NAME", "Page", "setup_page"]
 
-APP_NAME = "Cross-market quotes"
-DEMO_BANNER = "**Demo mode:** simulated data — set `ALLTICK_TOKEN` to stream real quotes."
+APP_NAME = N_("Cross-market quotes")
+FROZEN = "view_frozen"  # the paused view's store
+SHOWN = "view_shown"  # what the page last drew, for the CSV
+
+# Layout fixes no Streamlit option covers, keyed by the containers' ``st-key-*`` classes.
+# On a phone (Streamlit stacks columns below 640 px) the market cards form one row
+# that scrolls sideways instead of five cards pushing the grid below the fold.
+_CSS = """
+<style>
+/* Wide layout: less side padding, so the whole quotes grid fits beside the sidebar at 1280 px. */
+@media (min-width: 641px) {
+  [data-testid="stMainBlockContainer"] { padding-left: 2.5rem; padding-right: 2.5rem; }
+}
+@media (max-width: 640px) {
+  .st-key-market_cards [data-testid="stHorizontalBlock"] {
+    flex-wrap: nowrap !important; overflow-x: auto; gap: 0.5rem; padding-bottom: 0.25rem;
+  }
+  .st-key-market_cards [data-testid="stColumn"] { min-width: 12.5rem !important; flex: 0 0 auto !important; }
+  .st-key-market_cards [data-testid="stMetricValue"] { font-size: 1.2rem; }
+  h1 { font-size: 1.6rem !important; }
+}
+</style>
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,19 +52,34 @@ class Page:
 
     manager: Any
     state: SidebarState
+    tr: Translator
+    theme: str
+    view: View
+    shown: Shown
+
+
+def _theme() -> str:
+    try:
+        return theme_of(st.context.theme.type)
+    except Exception:  # no browser context
+        return "dark"
 
 
 def setup_page(title: str, icon: str, blurb: str) -> Page:
-    """Configure the page, draw the sidebar and header, and return the manager and settings.
+    """Configure the page, draw the sidebar and header, and return what the page draws from.
 
-    Stops the page with an error when the feed cannot start (e.g. a bad ``ALLTICK_PLAN``).
+    ``title`` and ``blurb`` are msgids. Stops the page with an error when the feed
+    cannot start (e.g. a bad ``ALLTICK_PLAN``).
     """
+    tr = session_translator()
     st.set_page_config(
-        page_title=f"{title} · {APP_NAME}",
+        page_title=f"{tr._(title)} · {tr._(APP_NAME)}",
         page_icon=icon,
         layout="wide",
-        initial_sidebar_state="expanded",
+        # "auto": expanded on a desktop, collapsed on a phone (it covered 75 % of one).
+        initial_sidebar_state="auto",
     )
+    st.html(_CSS)
     try:
         from feed.runtime import get_manager, get_session_watch
 
@@ -47,12 +87,18 @@ def setup_page(title: str, icon: str, blurb: str) -> Page:
         watch = get_session_watch()
     except ValueError as exc:  # configuration: unknown plan, bad QUOTES_SYMBOLS
         st.error(
-            f"The feed could not start: {escape_markdown(shorten(str(exc), 300))}", icon=":material/error:"
+            tr._("The feed could not start: {error}", error=escape_markdown(shorten(str(exc), 300))),
+            icon=":material/error:",
         )
         st.stop()
-    state = render_sidebar(manager, watch)
-    st.title(f"{icon} {title}", anchor=False)
-    st.caption(blurb)
+    state = render_sidebar(manager, watch, tr)
+    st.title(f"{icon} {tr._(title)}", anchor=False)
+    st.caption(tr._(blurb))
     if manager.config.demo:
-        st.info(DEMO_BANNER, icon=":material/science:")
-    return Page(manager=manager, state=state)
+        st.info(
+            tr._("**Demo mode:** simulated data. Set `ALLTICK_TOKEN` to stream real quotes."),
+            icon=":material/science:",
+        )
+    view = View(manager, state.live, st.session_state.setdefault(FROZEN, {}))
+    shown = st.session_state.setdefault(SHOWN, Shown())
+    return Page(manager=manager, state=state, tr=tr, theme=_theme(), view=view, shown=shown)

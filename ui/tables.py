@@ -8,22 +8,40 @@ per-row precision and the direction colours. Nothing here imports Streamlit.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import math
 from collections.abc import Callable, Mapping
 from functools import partial
 
+import numpy as np
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from feed.model import SNAPSHOT_COLUMNS, Freshness
+from feed.model import SNAPSHOT_COLUMNS, FeedStatus, Freshness
 from feed.symbols import Market
-from ui.colors import FRESHNESS_COLORS, Convention, direction_color
-from ui.format import MISSING, format_change, format_pct, format_price, local_times, price_decimals
+from ui.colors import Convention, direction_color, freshness_color
+from ui.format import (
+    MISSING,
+    format_change,
+    format_pct,
+    format_price,
+    local_times,
+    price_decimals,
+    prices_decimals,
+    round_values,
+)
+from ui.i18n import EN, LANGS, N_, Translator, translator
+from ui.vocab import PAUSED, freshness_map, market_label, market_short, metal_name
 from ui.watchlist import market_of
 
 __all__ = [
+    "COLUMN_LABELS",
     "QUOTE_COLUMNS",
     "SUMMARY_COLUMNS",
     "complete_snapshot",
+    "display_names",
+    "freeze",
+    "mark_auth_failed",
     "market_summary",
     "quotes_table",
     "snapshot_csv",
@@ -58,15 +76,28 @@ SUMMARY_COLUMNS = (
     "worst",
     "worst_pct",
 )
-SPARK_POINTS = 60
+# The grid's column labels (msgids); the DataFrame keeps the English keys above.
+COLUMN_LABELS: dict[str, str] = {
+    "Symbol": N_("Symbol"),
+    "Name": N_("Name"),
+    "Market": N_("Mkt"),
+    "Last": N_("Last"),
+    "Prev close": N_("Prev close"),
+    "Change": N_("Change"),
+    "% Chg": N_("% Chg"),
+    "Time": N_("Last trade"),
+    "Status": N_("Status"),
+    "Today": N_("Today"),
+}
+# Points per sparkline: enough for the shape in a 90 px cell; the grid's accessible
+# table reads every one of them, so fewer is kinder.
+SPARK_POINTS = 24
+# Freshness values a paused view no longer vouches for.
+_CURRENT = frozenset({Freshness.LIVE.value, Freshness.QUIET.value, Freshness.RECOVERING.value})
 
 
 def sparkline(history: pd.DataFrame | None, points: int = SPARK_POINTS) -> list[float]:
-    """Evenly thinned prices of today's path, always ending on the newest one.
-
-    The grid draws each cell's list as a small line; 60 points are plenty for a
-    column 120 px wide and keep the per-second payload small.
-    """
+    """Evenly thinned prices of today's path, always ending on the newest one."""
     if history is None or history.empty or "price" not in history:
         return []
     prices = history["price"].dropna()
@@ -79,50 +110,128 @@ def sparkline(history: pd.DataFrame | None, points: int = SPARK_POINTS) -> list[
     return [float(values[i]) for i in picks]
 
 
+def display_names(snapshot: pd.DataFrame, tr: Translator = EN) -> pd.Series:
+    """Instrument names in the viewer's language: AllTick's Chinese name where it has one."""
+    names = snapshot["name"].fillna("").astype(str)
+    if not tr.is_zh:
+        return names.reset_index(drop=True)
+    zh = snapshot["name_zh"].fillna("").astype(str) if "name_zh" in snapshot else names.map(lambda _: "")
+    english = names.map(lambda n: metal_name(tr, n))
+    return zh.where(zh != "", english).reset_index(drop=True)
+
+
+def _spark_values(values: list[float], prev: float, decimals: int) -> list[float]:
+    """A sparkline as today's % path since the previous close, rounded: the same shape
+    as the prices (a positive affine map), and short numbers for the accessible table."""
+    thinned = _thin(values, SPARK_POINTS)
+    if prev > 0 and not math.isnan(prev):
+        return [round((v / prev - 1.0) * 100.0, 2) for v in thinned]
+    return [round(v, decimals) for v in thinned]
+
+
+def _thin(values: list[float], points: int) -> list[float]:
+    n = len(values)
+    if n <= points:
+        return list(values)
+    step = (n - 1) / (points - 1)
+    return [values[round(i * step)] for i in range(points)]
+
+
 def quotes_table(
     snapshot: pd.DataFrame,
     history_map: Mapping[str, pd.DataFrame | list[float]] | None = None,
     now: dt.datetime | None = None,
+    tr: Translator = EN,
 ) -> pd.DataFrame:
-    """The quotes grid: one row per snapshot row, numbers kept numeric.
+    """The quotes grid: one row per snapshot row, numbers numeric and rounded as shown.
 
     ``Time`` is the exchange-local time of the last price with its zone named;
-    ``Today`` holds the sparkline values when ``history_map`` is given.
+    ``Status`` and ``Market`` are in the viewer's language; ``Today`` holds the
+    sparkline values when ``history_map`` is given.
     """
     now = now or dt.datetime.now(dt.UTC)
     rows = snapshot.reset_index(drop=True)
+    last = pd.to_numeric(rows["last"], errors="coerce").astype(float).to_numpy()
+    prev = pd.to_numeric(rows["prev_close"], errors="coerce").astype(float).to_numpy()
+    decimals = prices_decimals(rows["market"].tolist(), np.where(np.isnan(last), prev, last))
+    statuses = freshness_map(tr)
+    fresh = rows["freshness"].astype(str)
     table = pd.DataFrame(
         {
             "Symbol": rows["symbol"].astype(str),
-            "Name": rows["name"].fillna("").astype(str),
-            "Market": rows["market"].astype(str),
-            "Last": pd.to_numeric(rows["last"], errors="coerce").astype(float),
-            "Prev close": pd.to_numeric(rows["prev_close"], errors="coerce").astype(float),
-            "Change": pd.to_numeric(rows["change"], errors="coerce").astype(float),
-            "% Chg": pd.to_numeric(rows["pct_change"], errors="coerce").astype(float),
-            "Time": local_times(rows["ts"], rows["market"], now),
-            "Status": rows["freshness"].astype(str),
+            "Name": display_names(rows, tr),
+            "Market": rows["market"].astype(str).map(lambda m: market_short(tr, m)),
+            "Last": round_values(last, decimals),
+            "Prev close": round_values(prev, decimals),
+            "Change": round_values(pd.to_numeric(rows["change"], errors="coerce").astype(float), decimals),
+            "% Chg": round_values(pd.to_numeric(rows["pct_change"], errors="coerce").astype(float), 2),
+            "Time": local_times(rows["ts"], rows["market"], now, tr),
+            "Status": fresh.map(lambda f: statuses.get(f, f)),
         }
     )
     if history_map is not None:
         spark = []
-        for code in table["Symbol"]:
+        for i, code in enumerate(table["Symbol"]):
             hist = history_map.get(code)
-            spark.append(list(hist) if isinstance(hist, list) else sparkline(hist))
+            values = list(hist) if isinstance(hist, list) else sparkline(hist, points=10_000)
+            spark.append(_spark_values([float(v) for v in values], float(prev[i]), int(decimals[i])))
         table["Today"] = spark
     return table
+
+
+def mark_auth_failed(snapshot: pd.DataFrame, status: FeedStatus | None) -> pd.DataFrame:
+    """Rows still "waiting" (or "feed down") under a refused token say "auth failed".
+
+    The rebuilt feed says so itself; until every feed does, the page must not
+    present a refused token as a slow start.
+    """
+    if status is None or not status.auth_error or snapshot.empty:
+        return snapshot
+    stuck = snapshot["freshness"].isin([Freshness.WAITING.value, Freshness.DOWN.value])
+    if not stuck.any():
+        return snapshot
+    out = snapshot.copy()
+    out.loc[stuck, "freshness"] = Freshness.AUTH_FAILED.value
+    return out
+
+
+def freeze(snapshot: pd.DataFrame) -> pd.DataFrame:
+    """A snapshot held while live updates are off: rows that said "live" now say "paused"."""
+    out = snapshot.copy()
+    current = out["freshness"].isin(_CURRENT)
+    out.loc[current, "freshness"] = PAUSED
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _short_to_code() -> dict[str, str]:
+    """Every language's short market label back to its code (the grid shows labels)."""
+    out: dict[str, str] = {}
+    for lang in LANGS:
+        tr = translator(lang)
+        for market in Market:
+            out.setdefault(market_short(tr, market), market.value)
+    return out
+
+
+def _market_codes(column: pd.Series) -> list[str]:
+    back = _short_to_code()
+    return [back.get(str(v), str(v)) for v in column]
 
 
 def _row_decimals(table: pd.DataFrame) -> pd.Series:
     """Each row's price precision, from its market and price level (prev close if no last)."""
     level = table["Last"].where(table["Last"].notna(), table["Prev close"])
+    markets = _market_codes(table["Market"]) if "Market" in table else [None] * len(table)
     return pd.Series(
-        [price_decimals(m, p) for m, p in zip(table["Market"], level, strict=True)],
+        [price_decimals(m, p) for m, p in zip(markets, level, strict=True)],
         index=table.index,
     )
 
 
-def style_quotes(table: pd.DataFrame, convention: Convention) -> Styler:
+def style_quotes(
+    table: pd.DataFrame, convention: Convention, theme: str = "dark", tr: Translator = EN
+) -> Styler:
     """Per-row price precision, signed moves, and text colour by direction and status."""
     styler = table.style
     decimals = _row_decimals(table)
@@ -141,10 +250,13 @@ def style_quotes(table: pd.DataFrame, convention: Convention) -> Styler:
         styler = styler.format(format_pct, subset=["% Chg"])
     move_cols = [c for c in ("Change", "% Chg") if c in table]
     if move_cols:
-        color = _direction_css(convention)
+        color = _direction_css(convention, theme)
         styler = styler.map(color, subset=move_cols)
     if "Status" in table:
-        styler = styler.map(_status_css, subset=["Status"])
+        # Status holds the translated word; each word stands for one freshness value.
+        css = {shown: f"color: {freshness_color(raw, theme)}" for raw, shown in freshness_map(tr).items()}
+        fallback = f"color: {freshness_color('', theme)}"
+        styler = styler.map(lambda v: css.get(v, fallback), subset=["Status"])
     if "Today" in table:
         # The grid draws the sparkline from the data; rendering 60 floats per cell as
         # display text would only cost time (it was a third of the marshalling).
@@ -152,18 +264,14 @@ def style_quotes(table: pd.DataFrame, convention: Convention) -> Styler:
     return styler
 
 
-def _direction_css(convention: Convention) -> Callable[[float], str]:
+def _direction_css(convention: Convention, theme: str) -> Callable[[float], str]:
     def css(value: float) -> str:
-        return f"color: {direction_color(value, convention)}"
+        return f"color: {direction_color(value, convention, theme)}"
 
     return css
 
 
-def _status_css(value: str) -> str:
-    return f"color: {FRESHNESS_COLORS.get(str(value), '#8b93a1')}"
-
-
-def market_summary(snapshot: pd.DataFrame) -> pd.DataFrame:
+def market_summary(snapshot: pd.DataFrame, tr: Translator = EN) -> pd.DataFrame:
     """Per market: how many rose, fell and stayed put, the average move, best and worst.
 
     Markets appear in the order they first occur in the snapshot (the watchlist order).
@@ -177,10 +285,7 @@ def market_summary(snapshot: pd.DataFrame) -> pd.DataFrame:
         ppct = pct[pct.notna()]
         best = priced.loc[ppct.idxmax()] if not priced.empty else None
         worst = priced.loc[ppct.idxmin()] if not priced.empty else None
-        try:
-            label = Market(str(market)).label
-        except ValueError:
-            label = str(market)
+        label = market_label(tr, market)
         records.append(
             {
                 "market": str(market),
