@@ -254,7 +254,7 @@ class Processor:
         for code in gone:
             self._seeded.discard(code)
             self._paths.pop(code, None)
-        if self._ref.forget(gone):
+        if self._ref.forget(gone, time.monotonic()):
             self._to_supervisor(CodesInvalid(MappingProxyType(dict(self._ref.invalid))))
         self._seed([c for c in msg.watched if c not in self._seeded])
         self._dirty = True
@@ -296,7 +296,7 @@ class Processor:
         self._dirty = True
 
     def _on_rejected(self, msg: CodesRejected) -> None:
-        fresh = self._ref.reject(msg.rets, self._watch.watched)
+        fresh = self._ref.reject(msg.rets, self._watch.watched, time.monotonic())
         if not fresh:
             return
         self._dirty = True

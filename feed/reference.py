@@ -23,7 +23,9 @@ from feed.prevclose import prev_close
 from feed.protocol.records import Bar, StaticInfo
 from feed.symbols import Market
 
-__all__ = ["ReferenceData", "invalid_reason"]
+__all__ = ["INVALID_TTL", "ReferenceData", "invalid_reason"]
+
+INVALID_TTL = 3600.0  # seconds a refused code stays known as refused after nobody watches it
 
 
 def invalid_reason(ret: int) -> str:
@@ -41,6 +43,7 @@ class ReferenceData:
         self._window: dict[str, tuple[int, int]] = {}
         self.names: dict[str, StaticInfo] = {}
         self.invalid: dict[str, str] = {}
+        self._invalid_at: dict[str, float] = {}  # monotonic time of each refusal
 
     # --- previous closes ---------------------------------------------------------------
 
@@ -123,18 +126,23 @@ class ReferenceData:
         self.names.update(fresh)
         return bool(fresh)
 
-    def reject(self, rets: Mapping[str, int], watched: Iterable[str]) -> dict[str, str]:
+    def reject(self, rets: Mapping[str, int], watched: Iterable[str], now: float) -> dict[str, str]:
         """Mark refused codes (of those watched); returns the newly invalid ones with reasons."""
         keep = set(watched)
         fresh = {c: invalid_reason(r) for c, r in rets.items() if c in keep and c not in self.invalid}
         self.invalid.update(fresh)
+        self._invalid_at.update(dict.fromkeys(fresh, now))
         return fresh
 
-    def forget(self, codes: Iterable[str]) -> bool:
-        """Codes nobody watches any more: forget that they were bad (a re-add probes again)."""
-        gone = [c for c in codes if c in self.invalid]
+    def forget(self, codes: Iterable[str], now: float) -> bool:
+        """Codes nobody watches any more. A refusal is remembered for an hour (a re-add is
+        named at once, without asking the server again); an older one is forgotten, so a
+        re-add after a plan change probes afresh. Returns whether the invalid set changed."""
+        codes = list(codes)
+        gone = [c for c in codes if c in self.invalid and now - self._invalid_at.get(c, now) > INVALID_TTL]
         for c in gone:
             del self.invalid[c]
+            self._invalid_at.pop(c, None)
         for c in codes:
             self._window.pop(c, None)
             self.prev.pop(c, None)

@@ -13,8 +13,8 @@ import string
 import pytest
 
 from feed.calendars import Phase
-from feed.codec import DropReason
 from feed.model import ConnectionState, EventKind, Freshness
+from feed.protocol.codec import DropReason
 from feed.symbols import Market
 from locales import build
 from ui import vocab

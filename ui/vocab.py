@@ -12,8 +12,8 @@ import functools
 from collections.abc import Mapping
 
 from feed.calendars import Phase
-from feed.codec import DropReason
 from feed.model import ConnectionState, EventKind, Freshness
+from feed.protocol.codec import DropReason
 from feed.symbols import Market
 from ui.i18n import NP_, Translator
 
