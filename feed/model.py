@@ -152,6 +152,13 @@ class Readiness:
     def ready(self) -> bool:
         return self.watched > 0 and not self.missing
 
+    @property
+    def final(self) -> bool:
+        """Whether waiting longer cannot help: every missing symbol is invalid or over the cap."""
+        return bool(self.missing) and all(
+            why.startswith(("invalid:", "not streamed:")) for why in self.missing.values()
+        )
+
     def __bool__(self) -> bool:
         return self.ready
 

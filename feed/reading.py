@@ -91,13 +91,14 @@ class ReadApi:
     ) -> Readiness:
         """Wait until every watched symbol has a price (and a previous close).
 
-        Returns a :class:`Readiness` (true when ready) naming what is missing and why;
-        with ``strict=True`` a timeout raises :class:`NotReady` instead.
+        Returns a :class:`Readiness` (true when ready) naming what is missing and why,
+        early when only final causes remain (invalid codes, codes over the plan's cap);
+        with ``strict=True`` a shortfall raises :class:`NotReady` instead.
         """
         deadline = time.monotonic() + timeout
         while True:
             result = readiness(self.snapshot(), self.status(), need_prev_close=need_prev_close)
-            if result or time.monotonic() >= deadline:
+            if result or result.final or time.monotonic() >= deadline:
                 break
             time.sleep(0.05)
         if strict and not result:

@@ -37,6 +37,7 @@ class Built:
     built_at: float
     frame: pd.DataFrame
     index: dict[str, int]
+    source: Snapshot | None = None
 
 
 def market_clocks(wall: float) -> dict[str, calendars.MarketClock]:
@@ -70,8 +71,23 @@ class ViewBuilder:
         self._thread.start()
 
     def notify(self, snap: Snapshot) -> None:
-        """Called by the processor after each publish (cheap: sets an event)."""
-        if snap.watch_version != self.built.watch_version:
+        """Called by the processor after each publish (cheap: identity checks, an event).
+
+        A change of state rows must show at once (a watchlist, a refused code, a link
+        going down, a refused token) wakes the thread; price moves wait for the next
+        :data:`INTERVAL`. Maps are shared between versions until they change, so ``is``
+        tells a change.
+        """
+        src = self.built.source
+        if (
+            src is None
+            or snap.watch_version != src.watch_version
+            or snap.invalid is not src.invalid
+            or snap.links is not src.links
+            or snap.not_streamed is not src.not_streamed
+            or snap.auth_error != src.auth_error
+            or snap.recovering is not src.recovering
+        ):
             self._wake.set()
 
     def stop(self) -> None:
@@ -101,7 +117,7 @@ class ViewBuilder:
             snap = self._snapshot()
             built = self.built
             stale = time.monotonic() - built.built_at >= 1.0
-            if snap.version != built.version or stale or snap.watch_version != built.watch_version:
+            if snap.version != built.version or stale:
                 try:
                     fresh = self._build(snap)
                 except Exception:  # the view must never take the feed down
@@ -121,7 +137,7 @@ class ViewBuilder:
             self._clocks_at = wall
         phases = phase_freshness(self.clocks) if self._use_calendars else {}
         df, index = frame(snap, phases, now, quiet_after=self._quiet_after)
-        return Built(snap.version, snap.watch_version, now, df, index)
+        return Built(snap.version, snap.watch_version, now, df, index, snap)
 
     def build_final(self, snap: Snapshot) -> Built:
         """The stopped feed's last frame (called after the thread ended)."""

@@ -90,7 +90,7 @@ def test_one_invalid_code_exits_1_and_the_rest_are_printed(sim):
 def test_codes_over_the_plans_cap_exit_1_naming_them():
     with Simulator(seed=3, token=TOKEN, plan="free", min_request_interval=0.2) as sim:
         codes = "AAPL.US,MSFT.US,NVDA.US,AMZN.US,TSLA.US,META.US"
-        out = cli("snapshot", "--symbols", codes, "--wait", "15", **against(sim, ALLTICK_PLAN="free"))
+        out = cli("snapshot", "--symbols", codes, "--wait", "2", **against(sim, ALLTICK_PLAN="free"))
     assert out.returncode == 1
     assert "not streamed: over the free plan's 5-code cap: META.US" in out.stderr
 

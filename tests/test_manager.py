@@ -92,15 +92,9 @@ def test_cli_prints_the_article_percent_changes(sim):
     assert TOKEN not in out.stdout + out.stderr
 
 
-@pytest.mark.parametrize("fmt", ["csv", "table"])
-def test_cli_demo_mode_works_without_a_token(fmt):
-    out = run_cli("snapshot", "--symbols", "AAPL.US,700.HK", "--wait", "10", "--format", fmt)
+def test_cli_demo_mode_works_without_a_token():
+    out = run_cli("snapshot", "--symbols", "AAPL.US,700.HK", "--wait", "10", "--format", "table")
     assert "AAPL.US" in out.stdout and "700.HK" in out.stdout and "demo mode" in out.stderr
-
-
-def test_cli_watch_refreshes_in_demo_mode():
-    out = run_cli("watch", "--symbols", "AAPL.US,9988.HK", "--interval", "0.2", "--count", "3")
-    assert out.stdout.count("9988.HK") == 3
 
 
 def test_adding_a_symbol_at_runtime_keeps_the_others_streaming(sim, make_manager):
