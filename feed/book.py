@@ -22,6 +22,7 @@ from feed.protocol.codec import DropReason, Tick
 __all__ = ["MinutePath", "MinuteSeries", "Quote", "QuoteBook"]
 
 _new_tuple = tuple.__new__  # builds a NamedTuple without its slower Python-level __new__
+_INF = math.inf
 
 SOURCE_PUSH = "push"
 SOURCE_HTTP = "http"
@@ -96,41 +97,41 @@ class QuoteBook:
         quotes = self.quotes
         pushed = self._pushed
         watched = self.watched
+        history = self.history
         drops = self.drops
         band = self._band
         push = source == SOURCE_PUSH
         touched = self._touched
         applied = 0
         for t in ticks:
-            code = t.code
+            code, seq, time_ms, price, volume = t
             if code not in watched:
                 drops[DropReason.UNKNOWN_CODE] += 1
                 continue
-            # Defence in depth: the codec already refuses these.
-            if not (t.price > 0 and math.isfinite(t.price)):
-                drops[DropReason.NON_POSITIVE if math.isfinite(t.price) else DropReason.NON_FINITE] += 1
+            if not 0.0 < price < _INF:  # defence in depth: the codec already refuses these
+                drops[DropReason.NON_POSITIVE if price <= 0.0 else DropReason.NON_FINITE] += 1
                 continue
             held = quotes.get(code)
             if push:
                 last = pushed.get(code)
-                if last is not None:
-                    if t.seq == last[0] and t.time_ms == last[1]:
+                if last is not None and (seq <= last[0] or time_ms < last[1]):
+                    if seq == last[0] and time_ms == last[1]:
                         drops[DropReason.DUPLICATE] += 1
                         continue
-                    if t.seq < last[0] or t.time_ms < last[1]:
+                    if seq < last[0] or time_ms < last[1]:
                         drops[DropReason.OUT_OF_ORDER] += 1
                         continue
                 if band is not None and held is not None and not self._in_band(t, held, band):
                     continue
-                pushed[code] = (t.seq, t.time_ms)
+                pushed[code] = (seq, time_ms)
                 accepted.append(t)
-            if held is not None and (t.seq <= held.seq or t.time_ms < held.time_ms):
+            if held is not None and (seq <= held[2] or time_ms < held[3]):
                 continue  # the row already holds this trade or a newer one
-            quotes[code] = _new_tuple(Quote, (code, t.price, t.seq, t.time_ms, t.volume, received, source))
-            series = self.history.get(code)
+            quotes[code] = _new_tuple(Quote, (code, price, seq, time_ms, volume, received, source))
+            series = history.get(code)
             if series is None:
-                series = self.history[code] = MinuteSeries(self._history_cap)
-            series.update(t.time_ms // 60_000, t.price, t.volume)
+                series = history[code] = MinuteSeries(self._history_cap)
+            series.update(time_ms // 60_000, price, volume)
             touched.add(code)
             applied += 1
         self.applied += applied

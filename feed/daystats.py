@@ -5,7 +5,9 @@ values in each Snapshot. Seeded from today's daily bar (the HTTP K-line covers e
 trade up to the moment it was fetched), then moved by each pushed trade after that
 moment: high and low stretch, volume and turnover add up (turnover as price × size, the
 feed's tick has no turnover field of its own). A trade of a later trading date starts a
-new day from that trade. Pure apart from its own dicts: tested directly.
+new day from that trade. Trades that arrive before the seeding bar does are kept (a few
+seconds' worth, bounded) and replayed over it, so a late bar loses none of them.
+Pure apart from its own dicts: tested directly.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from feed.symbols import Market
 
 __all__ = ["Day", "DayStats"]
 
+MAX_EARLY = 10_000  # trades kept per code while its daily bar is on its way
+
 
 class Day(NamedTuple):
     trade_date: dt.date
@@ -32,12 +36,16 @@ class Day(NamedTuple):
 
 
 class DayStats:
+    """Per code one mutable row ``[date, open, high, low, volume, turnover, start_ms, end_ms,
+    as_of_ms]``, moved in place per trade (the hot path: one dict look-up, no allocation);
+    frozen :class:`Day` values are made at publish time, for the codes that changed only."""
+
     def __init__(self) -> None:
-        self._days: dict[str, Day] = {}
-        self._window: dict[str, tuple[int, int]] = {}  # code -> [start, end) ms of its trade date
-        self._as_of: dict[str, int] = {}  # code -> ms up to which the seeding bar counted trades
+        self._rows: dict[str, list] = {}
+        self._frozen: dict[str, Day] = {}
+        self._changed: set[str] = set()
+        self._early: dict[str, list[Tick]] = {}  # code -> trades seen before its bar arrived
         self._published: Mapping[str, Day] = MappingProxyType({})
-        self._dirty = False
 
     def seed(
         self, code: str, market: Market, bars: Iterable[Bar], trade_date: dt.date, as_of_ms: int
@@ -45,55 +53,71 @@ class DayStats:
         """Take today's bar (the one dated ``trade_date``) from freshly fetched daily bars."""
         for bar in bars:
             if dt.datetime.fromtimestamp(bar.time_s, market.tz).date() == trade_date:
-                held = self._days.get(code)
-                if held is not None and held.trade_date > trade_date:
+                held = self._rows.get(code)
+                if held is not None and held[0] > trade_date:
                     return  # the live day is already newer
-                self._days[code] = Day(trade_date, bar.open, bar.high, bar.low, bar.volume, bar.turnover)
-                self._window[code] = _window(market, trade_date)
-                self._as_of[code] = as_of_ms
-                self._dirty = True
+                start, end = _window(market, trade_date)
+                self._rows[code] = [
+                    trade_date, bar.open, bar.high, bar.low, bar.volume, bar.turnover, start, end, as_of_ms
+                ]  # fmt: skip
+                self._changed.add(code)
+                early = self._early.pop(code, ())
+                if early:  # trades that beat the bar here: those after its moment count on top
+                    self.apply(early, {code: market})
                 return
 
     def apply(self, ticks: Iterable[Tick], markets: Mapping[str, Market]) -> None:
-        days, window, as_of = self._days, self._window, self._as_of
+        rows, changed = self._rows, self._changed
         for t in ticks:
-            code = t.code
-            span = window.get(code)
-            day = days.get(code)
-            if span is None or t.time_ms >= span[1]:
-                market = markets.get(code)
-                if market is None:
-                    continue
-                trade_date = dt.datetime.fromtimestamp(t.time_ms / 1000, market.tz).date()
-                window[code] = _window(market, trade_date)
-                as_of.pop(code, None)
-                days[code] = Day(trade_date, t.price, t.price, t.price, t.volume, t.price * t.volume)
-                self._dirty = True
+            code, _, time_ms, price, volume = t
+            row = rows.get(code)
+            if row is None or time_ms >= row[7]:
+                self._new_day(t, markets)
                 continue
-            if day is None or t.time_ms < span[0] or t.time_ms <= as_of.get(code, 0):
-                continue  # an older day's trade, or one the seeding bar already counted
-            days[code] = Day(
-                day.trade_date,
-                day.open,
-                t.price if t.price > day.high else day.high,
-                t.price if t.price < day.low else day.low,
-                day.volume + t.volume,
-                day.turnover + t.price * t.volume,
-            )
-            self._dirty = True
+            if row[8] is None:  # no bar yet: keep the trade to replay over it
+                early = self._early.setdefault(code, [])
+                if len(early) < MAX_EARLY:
+                    early.append(t)
+            elif time_ms <= row[8]:
+                continue  # the seeding bar already counted it
+            if time_ms < row[6]:
+                continue  # an older day's trade
+            if price > row[2]:
+                row[2] = price
+            elif price < row[3]:
+                row[3] = price
+            row[4] += volume
+            row[5] += price * volume
+            changed.add(code)
+
+    def _new_day(self, t: Tick, markets: Mapping[str, Market]) -> None:
+        market = markets.get(t.code)
+        if market is None:
+            return
+        trade_date = dt.datetime.fromtimestamp(t.time_ms / 1000, market.tz).date()
+        start, end = _window(market, trade_date)
+        p = t.price
+        self._rows[t.code] = [trade_date, p, p, p, t.volume, p * t.volume, start, end, None]
+        self._early[t.code] = [t]
+        self._changed.add(t.code)
 
     def forget(self, codes: Iterable[str]) -> None:
         for c in codes:
-            self._days.pop(c, None)
-            self._window.pop(c, None)
-            self._as_of.pop(c, None)
-        self._dirty = True
+            self._rows.pop(c, None)
+            self._frozen.pop(c, None)
+            self._early.pop(c, None)
+        self._changed.add("")  # force a new published copy
 
     def published(self) -> Mapping[str, Day]:
         """An immutable copy, rebuilt only when something changed."""
-        if self._dirty:
-            self._published = MappingProxyType(dict(self._days))
-            self._dirty = False
+        if self._changed:
+            frozen = self._frozen
+            for code in self._changed:
+                row = self._rows.get(code)
+                if row is not None:
+                    frozen[code] = Day(*row[:6])
+            self._changed = set()
+            self._published = MappingProxyType(dict(frozen))
         return self._published
 
 

@@ -228,6 +228,7 @@ class PricesFetched:
 class DailyFetched:
     bars: Mapping[str, tuple[Bar, ...]]
     for_date: Mapping[str, dt.date]
+    asked_ms: int = 0  # wall clock when the request left: today's bar counts trades up to then
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,17 @@ class MinuteSeries:
 
     def update(self, minute: int, price: float, volume: float = 0.0) -> None:
         """A trade at ``minute``: extends the minute's bar, or opens a new one."""
-        n = len(self.c)
+        c = self.c
+        n = len(c)
+        if n and minute == self.first_min + n - 1:  # the minute in progress: the hot path
+            i = n - 1
+            if price > self.h[i]:
+                self.h[i] = price
+            elif price < self.l[i]:
+                self.l[i] = price
+            c[i] = price
+            self.v[i] += volume
+            return
         if not n:
             self._clear(minute)
             self._append(price, price, price, price, volume)

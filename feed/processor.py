@@ -216,7 +216,7 @@ class Processor:
         elif isinstance(msg, DailyFetched):
             for code in self._ref.on_daily(msg, self._watch.markets, self._now()):
                 market, fetched_for = self._watch.markets[code], self._ref.daily_for[code]
-                self._days.seed(code, market, msg.bars[code], fetched_for, int(self._clock() * 1000))
+                self._days.seed(code, market, msg.bars[code], fetched_for, msg.asked_ms or self._now_ms())
                 q = self._book.quotes.get(code)
                 if q is not None:
                     self._ref.refresh_prev(code, self._watch.markets[code], q.time_ms)
@@ -387,6 +387,9 @@ class Processor:
         )
         if self._on_publish is not None:
             self._on_publish(self.snapshot)
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
 
     def _now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self._clock(), dt.UTC)

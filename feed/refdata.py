@@ -272,11 +272,12 @@ class RefData:
             link = job.link if isinstance(job, FetchPrices) else None
             self._results(PricesFetched(tuple(ticks), tuple(codes), link))
         elif isinstance(job, FetchDaily):
+            asked_ms = int(time.time() * 1000)
             bars, bad = http.daily_bars(endpoint, codes)
             if bad:
                 self._results(CodesRejected(bad))
             dates = {c: job.for_date[c] for c in bars if c in job.for_date}
-            self._results(DailyFetched({c: tuple(b) for c, b in bars.items()}, dates))
+            self._results(DailyFetched({c: tuple(b) for c, b in bars.items()}, dates, asked_ms))
         elif isinstance(job, FetchNames) and endpoint is Endpoint.STOCK:
             self._results(NamesFetched(http.static_info(codes)))
 

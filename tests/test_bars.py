@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 
 import pandas as pd
 import pytest
@@ -94,7 +95,9 @@ def test_start_and_end_cut_the_range(feed):
 def test_the_snapshot_carries_the_day_seeded_from_the_daily_bar_then_ticks(sim, feed):
     assert wait_until(lambda: not math.isnan(feed.snapshot(["AAPL.US"])["open"].iloc[0]), 5)
     sim.pause()
+    time.sleep(1.5)  # the last pushes in, and the table rebuilt after them
     before = feed.snapshot(["AAPL.US"]).iloc[0]
+    assert before["last"] == float(sim.last_price("AAPL.US"))
     top = round(max(before["high"], before["last"]) + 5.0, 2)
     sim.push_tick("AAPL.US", f"{top}", volume="250")
     assert wait_until(lambda: feed.snapshot(["AAPL.US"])["last"].iloc[0] == top, 5)
@@ -130,3 +133,21 @@ def test_day_stats_count_only_trades_after_the_seeding_bar_and_roll_at_a_new_dat
     days.apply([Tick("AAPL.US", 3, _ms(2025, 3, 6, 9, 31), 14.0, 2.0)], markets)  # next session
     d = days.published()["AAPL.US"]
     assert (d.trade_date, d.open, d.high, d.low, d.volume) == (dt.date(2025, 3, 6), 14.0, 14.0, 14.0, 2.0)
+
+
+def test_trades_that_beat_the_daily_bar_are_replayed_over_it():
+    days = DayStats()
+    markets = {"AAPL.US": Market.US}
+    asked = _ms(2025, 3, 5, 11, 0)
+    days.apply([Tick("AAPL.US", 1, asked - 500, 11.0, 3.0)], markets)  # in the bar too
+    days.apply([Tick("AAPL.US", 2, asked + 500, 15.0, 7.0)], markets)  # after the bar's moment
+    bar_time = int(dt.datetime(2025, 3, 5, tzinfo=Market.US.tz).timestamp())
+    days.seed(
+        "AAPL.US",
+        Market.US,
+        [Bar(bar_time, 10.0, 12.0, 9.0, 11.0, 1000.0, 10500.0)],
+        dt.date(2025, 3, 5),
+        asked,
+    )
+    d = days.published()["AAPL.US"]
+    assert (d.open, d.high, d.low, d.volume, d.turnover) == (10.0, 15.0, 9.0, 1007.0, 10605.0)
