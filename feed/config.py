@@ -88,6 +88,9 @@ class FeedConfig:
     max_watch: int = 500
     release_grace: float = 30.0  # seconds a closed watchlist's codes stay subscribed
 
+    # Cross-listed pairs of the operator's own, besides the packaged file (QUOTES_PAIRS_FILE).
+    pairs_file: str | None = None
+
     # Demo mode: the simulator's seed and whether its markets trade around the clock.
     simulator_seed: int = 0
     demo_sessions: str = "always"
@@ -125,6 +128,7 @@ class FeedConfig:
             "default_symbols": symbols,
             "ws_base": (env.get("ALLTICK_WS_BASE") or DEFAULT_WS_BASE).rstrip("/"),
             "http_base": (env.get("ALLTICK_HTTP_BASE") or DEFAULT_HTTP_BASE).rstrip("/"),
+            "pairs_file": (env.get("QUOTES_PAIRS_FILE") or "").strip() or None,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

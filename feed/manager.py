@@ -28,6 +28,7 @@ from feed.dispatch import TickApi
 from feed.health import status_of
 from feed.messages import AddSink, RemoveSink, Reply, SetWatch
 from feed.model import FeedStatus
+from feed.premium_api import PremiumApi
 from feed.reading import ReadApi
 from feed.run import FeedRun
 from feed.sinks import TickSink
@@ -59,7 +60,7 @@ def _stop_abandoned(holder: _Holder) -> None:
         run.stop()
 
 
-class FeedManager(ReadApi, TickApi, BarsApi):
+class FeedManager(ReadApi, TickApi, BarsApi, PremiumApi):
     """Runs the whole feed; with no token in the config it runs against the simulator."""
 
     def __init__(self, config: FeedConfig | None = None, *, clock: Callable[[], float] = time.time) -> None:

@@ -68,6 +68,30 @@ DUAL_LISTED: list[DualListing] = [
     DualListing("NIO.US", "9866.HK", 1),
     DualListing("XPEV.US", "9868.HK", 2),
     DualListing("BILI.US", "9626.HK", 1),
+    DualListing("HTHT.US", "1179.HK", 10),
+    DualListing("ZTO.US", "2057.HK", 1),
+    DualListing("BEKE.US", "2423.HK", 3),
+    DualListing("TME.US", "1698.HK", 2),
+    DualListing("WB.US", "9898.HK", 1),
+    DualListing("BZ.US", "2076.HK", 2),
+    DualListing("YUMC.US", "9987.HK", 1),
+]
+
+# A shares of the A/H pairs: their prices come from the H line (HKD) at a premium.
+USDCNH_REF = Decimal("7.10")
+AH_LISTED: list[tuple[str, str, str]] = [  # A code, H code, A premium over H in percent
+    ("601318.SH", "2318.HK", "10"),
+    ("600036.SH", "3968.HK", "5"),
+    ("601398.SH", "1398.HK", "30"),
+    ("601939.SH", "939.HK", "25"),
+    ("601988.SH", "3988.HK", "35"),
+    ("600028.SH", "386.HK", "45"),
+    ("601857.SH", "857.HK", "60"),
+    ("601628.SH", "2628.HK", "120"),
+    ("600941.SH", "941.HK", "20"),
+    ("601088.SH", "1088.HK", "15"),
+    ("600938.SH", "883.HK", "50"),
+    ("002594.SZ", "1211.HK", "5"),
 ]
 
 # code, English name, Chinese name, exchange, reference price
@@ -120,6 +144,13 @@ _US_ADR_NAMES: dict[str, tuple[str, str, str]] = {
     "NIO.US": ("NIO Inc. ADR", "蔚来", "NYSE"),
     "XPEV.US": ("XPeng Inc. ADR", "小鹏汽车", "NYSE"),
     "BILI.US": ("Bilibili Inc. ADR", "哔哩哔哩", "NASDAQ"),
+    "HTHT.US": ("H World Group Ltd. ADR", "华住", "NASDAQ"),
+    "ZTO.US": ("ZTO Express (Cayman) Inc. ADR", "中通快递", "NYSE"),
+    "BEKE.US": ("KE Holdings Inc. ADR", "贝壳", "NYSE"),
+    "TME.US": ("Tencent Music Entertainment Group ADR", "腾讯音乐", "NYSE"),
+    "WB.US": ("Weibo Corporation ADR", "微博", "NASDAQ"),
+    "BZ.US": ("Kanzhun Ltd. ADR", "看准科技", "NASDAQ"),
+    "YUMC.US": ("Yum China Holdings, Inc.", "百胜中国", "NYSE"),
 }
 
 # number, English name, Chinese name, lot size, reference price (HKD)
@@ -163,6 +194,15 @@ _HK: list[tuple[int, str, str, int, str]] = [
     (3, "The Hong Kong and China Gas Company Ltd.", "香港中华煤气", 1000, "5.83"),
     (9633, "Nongfu Spring Co., Ltd.", "农夫山泉", 200, "30.25"),
     (268, "Kingdee International Software Group Co., Ltd.", "金蝶国际", 2000, "9.12"),
+    (1179, "H World Group Ltd.", "华住集团-S", 100, "28.40"),
+    (2057, "ZTO Express (Cayman) Inc.", "中通快递-W", 50, "152.60"),
+    (2423, "KE Holdings Inc.", "贝壳-W", 100, "48.30"),
+    (1698, "Tencent Music Entertainment Group", "腾讯音乐-SW", 100, "44.15"),
+    (9898, "Weibo Corporation", "微博-SW", 20, "75.20"),
+    (2076, "Kanzhun Ltd.", "BOSS直聘-W", 200, "56.35"),
+    (9987, "Yum China Holdings, Inc.", "百胜中国-S", 50, "352.40"),
+    (3968, "China Merchants Bank Co., Ltd.", "招商银行", 500, "36.85"),
+    (386, "China Petroleum & Chemical Corporation", "中国石油化工股份", 2000, "4.52"),
 ]
 
 # code, English name, Chinese name, exchange, reference price (CNY)
@@ -174,6 +214,20 @@ _CN: list[tuple[str, str, str, str, str]] = [
     ("000858.SZ", "Wuliangye Yibin Co., Ltd.", "五粮液", "SZSE", "141.35"),
     ("300750.SZ", "Contemporary Amperex Technology Co., Ltd.", "宁德时代", "SZSE", "252.80"),
 ]
+
+# The A legs not listed above: English name, Chinese name, exchange.
+_A_NAMES: dict[str, tuple[str, str, str]] = {
+    "601398.SH": ("Industrial and Commercial Bank of China Ltd.", "工商银行", "SSE"),
+    "601939.SH": ("China Construction Bank Corporation", "建设银行", "SSE"),
+    "601988.SH": ("Bank of China Ltd.", "中国银行", "SSE"),
+    "600028.SH": ("China Petroleum & Chemical Corporation", "中国石化", "SSE"),
+    "601857.SH": ("PetroChina Company Ltd.", "中国石油", "SSE"),
+    "601628.SH": ("China Life Insurance Company Ltd.", "中国人寿", "SSE"),
+    "600941.SH": ("China Mobile Ltd.", "中国移动", "SSE"),
+    "601088.SH": ("China Shenhua Energy Company Ltd.", "中国神华", "SSE"),
+    "600938.SH": ("CNOOC Ltd.", "中国海油", "SSE"),
+    "002594.SZ": ("BYD Company Ltd.", "比亚迪", "SZSE"),
+}
 
 # code, market, English name, Chinese name, quote currency, reference price, decimals
 _FX: list[tuple[str, Market, str, str, str, str, int]] = [
@@ -204,6 +258,13 @@ def _build() -> dict[str, Instrument]:
         out[pair.us] = Instrument(pair.us, Market.US, name_en, name_cn, "USD", exchange, 1, adr, 6)
     for code, name_en, name_cn, exchange, price in _CN:
         out[code] = Instrument(code, Market.CN, name_en, name_cn, "CNY", exchange, 100, Decimal(price), 6)
+    for a, h, premium in AH_LISTED:
+        if a in out:
+            continue
+        name_en, name_cn, exchange = _A_NAMES[a]
+        ref = out[h].price * USDCNH_REF / USDHKD_REF * (1 + Decimal(premium) / 100)
+        price = ref.quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+        out[a] = Instrument(a, Market.CN, name_en, name_cn, "CNY", exchange, 100, price, 6)
     for code, market, name_en, name_cn, ccy, price, decimals in _FX:
         exchange = "CRYPTO" if market is Market.CRYPTO else "FX"
         out[code] = Instrument(code, market, name_en, name_cn, ccy, exchange, 1, Decimal(price), decimals)
