@@ -206,6 +206,10 @@ class FeedManager(ReadApi, TickApi, BarsApi, PremiumApi):
     def _status(self) -> FeedStatus:
         return status_of(self._holder.run, self._state(), self.config, tuple(self._sinks))
 
+    def _watching(self, codes: list[str]) -> bool:
+        run = self._holder.run
+        return run is not None and set(codes) <= set(run.supervisor.watched)
+
     def _clocks(self) -> dict[str, calendars.MarketClock] | None:
         run = self._holder.run
         return run.view.clocks if run is not None and run.view.clocks else None

@@ -41,6 +41,10 @@ class ReadApi:
     def _clocks(self) -> dict[str, calendars.MarketClock] | None:
         return None
 
+    def _watching(self, codes: list[str]) -> bool:
+        """Whether the feed already watches ``codes`` (their rows are on their way)."""
+        return False
+
     def snapshot_state(self) -> Snapshot:
         """The latest published state (immutable); cheap, never blocks ingest."""
         return self._state()
@@ -60,6 +64,11 @@ class ReadApi:
             return built.frame.copy(deep=False)
         codes = [code_of(s) for s in symbol_list(symbols)]
         unknown = [c for c in codes if c not in built.index]
+        deadline = time.monotonic() + 2.0
+        while unknown and self._watching(unknown) and time.monotonic() < deadline:
+            time.sleep(0.02)  # watched a moment ago: the next frame has the rows
+            built = self._built() or built
+            unknown = [c for c in codes if c not in built.index]
         if unknown:
             raise KeyError(f"not watched: {', '.join(unknown)} (subscribe first)")
         return built.frame.take([built.index[c] for c in dict.fromkeys(codes)]).reset_index(drop=True)

@@ -79,13 +79,13 @@ class RefDataStatus:
     errors: int = 0  # bugs caught and counted
 
 
-@dataclass(order=True)
+@dataclass
 class _Entry:
     due: float
     priority: int
     seq: int
-    job: Job = field(compare=False)
-    attempt: int = field(default=0, compare=False)
+    job: Job
+    attempt: int = 0
 
 
 class _Nudge:
@@ -110,7 +110,9 @@ class RefData:
         self._watched = watched
         self._stop = stop
         self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._heap: list[_Entry] = []
+        # Jobs that may run now, highest priority first, and retries waiting for their time.
+        self._ready: list[tuple[int, int, _Entry]] = []
+        self._waiting: list[tuple[float, int, _Entry]] = []
         self._seq = itertools.count()
         self._cause: str | None = None
         self._detail: str | None = None
@@ -146,7 +148,11 @@ class RefData:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            wait = max(0.0, self._heap[0].due - time.monotonic()) if self._heap else 1.0
+            self._promote(time.monotonic())
+            if self._ready:
+                wait = 0.0
+            else:
+                wait = max(0.0, self._waiting[0][0] - time.monotonic()) if self._waiting else 1.0
             try:
                 item = self._inbox.get(timeout=min(wait, 1.0)) if wait > 0 else self._inbox.get_nowait()
             except queue.Empty:
@@ -162,9 +168,15 @@ class RefData:
                 if isinstance(more, _StopWorker):
                     return
                 self._take(more)
-            if self._heap and self._heap[0].due <= time.monotonic():
-                self._run_one(heapq.heappop(self._heap))
+            self._promote(time.monotonic())
+            if self._ready:
+                self._run_one(heapq.heappop(self._ready)[2])
             self._publish()
+
+    def _promote(self, now: float) -> None:
+        while self._waiting and self._waiting[0][0] <= now:
+            _, _, entry = heapq.heappop(self._waiting)
+            heapq.heappush(self._ready, (entry.priority, entry.seq, entry))
 
     def _take(self, item: object) -> None:
         if item is None:
@@ -172,14 +184,13 @@ class RefData:
         if isinstance(item, FetchBars):
             self._answer_bars(item)  # a reader is waiting: before any queued background work
             return
-        if isinstance(item, _Nudge):
-            now = time.monotonic()
-            for entry in self._heap:
-                entry.due = min(entry.due, now)
-            heapq.heapify(self._heap)
+        if isinstance(item, _Nudge):  # everything waiting for a retry may go now
+            for _, _, entry in self._waiting:
+                heapq.heappush(self._ready, (entry.priority, entry.seq, entry))
+            self._waiting.clear()
             return
-        job = item
-        heapq.heappush(self._heap, _Entry(time.monotonic(), _PRIORITY[type(job)], next(self._seq), job))
+        entry = _Entry(time.monotonic(), _PRIORITY[type(item)], next(self._seq), item)
+        heapq.heappush(self._ready, (entry.priority, entry.seq, entry))
 
     def _answer_bars(self, job: FetchBars) -> None:
         try:
@@ -235,7 +246,7 @@ class RefData:
             self._results(FeedNote(kind, "http", message, tuple(codes)))
         self._cause, self._detail = cause, str(exc)
         entry.due = time.monotonic() + delay
-        heapq.heappush(self._heap, entry)
+        heapq.heappush(self._waiting, (entry.due, entry.seq, entry))
 
     def _execute(self, job: Job) -> tuple[Job, HttpError] | None:
         """Run ``job`` per endpoint group; None when done, else what is left and why."""
@@ -282,7 +293,8 @@ class RefData:
             self._results(NamesFetched(http.static_info(codes)))
 
     def _publish(self) -> None:
-        pending: Counter[str] = Counter(_KIND.get(type(e.job), "minute paths") for e in self._heap)
+        entries = [e for *_, e in self._ready] + [e for *_, e in self._waiting]
+        pending: Counter[str] = Counter(_KIND.get(type(e.job), "minute paths") for e in entries)
         self.status = RefDataStatus(
             dict(pending), self._cause, self._detail, self._http.requests, self._errors
         )

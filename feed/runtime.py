@@ -17,7 +17,7 @@ import streamlit as st
 from feed.config import FeedConfig
 from feed.manager import FeedManager, Watch
 
-__all__ = ["get_manager", "get_session_watch", "load_config"]
+__all__ = ["get_manager", "get_session_premium_watch", "get_session_watch", "load_config"]
 
 _KEYS = (
     "ALLTICK_TOKEN",
@@ -57,3 +57,13 @@ def _session_watch(config: FeedConfig) -> Watch:
 
 def get_session_watch() -> Watch:
     return _session_watch(load_config())
+
+
+@st.cache_resource(scope="session", show_spinner=False, on_release=lambda w: w.close())
+def _session_premium_watch(config: FeedConfig) -> Watch:
+    return _manager(config).watch()
+
+
+def get_session_premium_watch() -> Watch:
+    """The Premium page's own watch: its legs and FX rates, released with the session."""
+    return _session_premium_watch(load_config())

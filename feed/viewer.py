@@ -1,7 +1,9 @@
 """The view thread: builds the quotes DataFrame once per snapshot version, for everyone.
 
-One thread (``feed-view``) owns the built frame and the market clocks. It rebuilds the
-frame when the processor publishes a new version (at most every ``interval`` seconds,
+One thread (``feed-view``) owns the built frame; a second (``feed-clocks``) publishes
+the market clocks once a second, so building calendars never delays a frame. The view
+thread rebuilds the frame when the processor publishes a new version (at most every
+``INTERVAL`` seconds,
 so a firehose costs five builds a second, not one per batch), at once when the
 watchlist changed, and every second anyway, because ages and market phases move with
 the clock. Readers take the latest frame (a reference read) and never build one.
@@ -62,13 +64,27 @@ class ViewBuilder:
         self._stop = threading.Event()
         self._built_cv = threading.Condition()
         self.errors = 0
-        self.clocks: dict[str, calendars.MarketClock] = {}
-        self._clocks_at = -1e18
-        self.built = self._build(snapshot(), clocks=False)
+        self.clocks: dict[str, calendars.MarketClock] = {}  # published by the clocks thread
+        self.built = self._build(snapshot())
         self._thread = threading.Thread(target=self._run, name="feed-view", daemon=True)
+        # Market clocks once a second on a thread of their own: building the calendars
+        # takes about a second at start, and no frame should wait for it.
+        self._clock_thread = threading.Thread(target=self._run_clocks, name="feed-clocks", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+        self._clock_thread.start()
+
+    def _run_clocks(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.clocks = market_clocks(self._clock())
+            except Exception:  # a calendar gap must not stop the table
+                self.errors += 1
+                log.exception("market clocks failed (counted)")
+            if self._use_calendars:
+                self._wake.set()  # phases may have moved
+            self._stop.wait(1.0)
 
     def notify(self, snap: Snapshot) -> None:
         """Called by the processor after each publish (cheap: identity checks, an event).
@@ -95,13 +111,15 @@ class ViewBuilder:
         self._wake.set()
 
     def join(self, timeout: float) -> bool:
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-        return not self._thread.is_alive()
+        deadline = time.monotonic() + timeout
+        for t in (self._thread, self._clock_thread):
+            if t.is_alive():
+                t.join(max(0.0, deadline - time.monotonic()))
+        return not (self._thread.is_alive() or self._clock_thread.is_alive())
 
     @property
     def alive(self) -> bool:
-        return self._thread.is_alive()
+        return self._thread.is_alive() and self._clock_thread.is_alive()
 
     def wait_watch(self, watch_version: int, timeout: float) -> bool:
         """Block until the built frame reflects watchlist version ``watch_version``."""
@@ -128,18 +146,13 @@ class ViewBuilder:
                     self.built = fresh
                     self._built_cv.notify_all()
 
-    def _build(self, snap: Snapshot, *, clocks: bool = True) -> Built:
+    def _build(self, snap: Snapshot) -> Built:
         now = time.monotonic()
-        wall = self._clock()
-        if clocks and abs(wall - self._clocks_at) >= 1.0:
-            # Once a second: calendars are not per tick (and the first call builds them).
-            self.clocks = market_clocks(wall)
-            self._clocks_at = wall
         phases = phase_freshness(self.clocks) if self._use_calendars else {}
         df, index = frame(snap, phases, now, quiet_after=self._quiet_after)
         return Built(snap.version, snap.watch_version, now, df, index, snap)
 
     def build_final(self, snap: Snapshot) -> Built:
         """The stopped feed's last frame (called after the thread ended)."""
-        self.built = self._build(snap, clocks=False)
+        self.built = self._build(snap)
         return self.built

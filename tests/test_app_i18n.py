@@ -22,9 +22,9 @@ from ui.vocab import freshness_map
 TIMEOUT = 30
 LINK = "AAPL.US,700.HK,600519.SH,USDHKD,GOLD,BTCUSDT"
 TITLES = {
-    "en": ("Quotes", "Heatmap", "Compare", "Feed health"),
-    "zh": ("行情", "热力图", "对比", "数据源状态"),
-    "zh-Hant": ("行情", "熱力圖", "對比", "數據源狀態"),
+    "en": ("Quotes", "Heatmap", "Compare", "Feed health", "Premium"),
+    "zh": ("行情", "热力图", "对比", "数据源状态", "溢价"),
+    "zh-Hant": ("行情", "熱力圖", "對比", "數據源狀態", "溢價"),
 }
 
 
@@ -151,7 +151,7 @@ def test_the_colour_convention_follows_the_browser_not_the_page_language() -> No
 def test_the_page_links_carry_the_language_and_the_watchlist() -> None:
     at = _app(lang="zh", symbols="AAPL.US,700.HK").run()
     links = at.sidebar.get("page_link")
-    assert [link.proto.label for link in links] == ["行情", "热力图", "对比", "数据源状态"]
+    assert [link.proto.label for link in links] == ["行情", "热力图", "对比", "数据源状态", "溢价"]
     for link in links:
         assert "lang=zh" in link.proto.query_string
         assert "symbols=AAPL.US%2C700.HK" in link.proto.query_string

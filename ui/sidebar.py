@@ -42,6 +42,7 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     ("pages/1_Heatmap.py", N_("Heatmap"), ":material/grid_view:"),
     ("pages/2_Compare.py", N_("Compare"), ":material/stacked_line_chart:"),
     ("pages/3_Feed_health.py", N_("Feed health"), ":material/monitor_heart:"),
+    ("pages/4_Premium.py", N_("Premium"), ":material/currency_exchange:"),
 )
 REFRESH_CHOICES: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0)
 # Market clocks count down in minutes; refreshing them every 10 s is plenty.

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from feed.model import FeedStatus
+from feed.view import history_frame
 from ui.tables import complete_snapshot, freeze, mark_auth_failed
 
 __all__ = ["Shown", "View"]
@@ -59,15 +60,23 @@ class View:
     def status(self) -> FeedStatus:
         return self._manager.status()
 
+    def _rows(self, codes: list[str]) -> pd.DataFrame:
+        """The feed's rows of ``codes``; one the feed does not watch yet reads "waiting"."""
+        try:
+            return complete_snapshot(self._manager.snapshot(codes), codes)
+        except KeyError:  # a code added a moment ago, not in the feed's table yet
+            full = self._manager.snapshot()
+            return complete_snapshot(full[full["symbol"].isin(codes)], codes)
+
     def snapshot(self, codes: Iterable[str], status: FeedStatus | None = None) -> pd.DataFrame:
         """Rows for exactly ``codes`` in order (see :func:`complete_snapshot`), frozen if paused."""
         codes = list(codes)
         if self.live:
-            return mark_auth_failed(complete_snapshot(self._manager.snapshot(codes), codes), status)
+            return mark_auth_failed(self._rows(codes), status)
         rows: dict[str, pd.DataFrame] = self._store["rows"]
         missing = [c for c in codes if c not in rows]
         if missing:
-            fresh = mark_auth_failed(complete_snapshot(self._manager.snapshot(missing), missing), status)
+            fresh = mark_auth_failed(self._rows(missing), status)
             for code, row in zip(missing, freeze(fresh).to_dict("records"), strict=True):
                 rows[code] = row
         if not codes:
@@ -88,7 +97,10 @@ class View:
 
     def history(self, code: str) -> pd.DataFrame:
         if self.live:
-            return self._manager.history(code)
+            try:
+                return self._manager.history(code)
+            except KeyError:  # not in the feed's watch yet: no path to draw
+                return history_frame([])
         hist: dict[str, pd.DataFrame] = self._store["history"]
         if code not in hist:
             hist[code] = self._manager.history(code)

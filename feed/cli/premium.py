@@ -15,6 +15,7 @@ import argparse
 import math
 import sys
 
+import orjson
 import pandas as pd
 
 from feed.config import FeedConfig
@@ -42,8 +43,8 @@ def render(table: pd.DataFrame, fmt: str) -> str:
     for col in out.columns:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype) or out[col].dtype == object:
             out[col] = out[col].map(lambda v: v.isoformat() if isinstance(v, pd.Timestamp) else v)
-    if fmt == "json":
-        return out.to_json(orient="records", indent=2, force_ascii=False)
+    if fmt == "json":  # orjson: every float as Python's shortest exact repr, NaN as null
+        return orjson.dumps(out.to_dict("records"), option=orjson.OPT_INDENT_2).decode()
     if fmt == "csv":
         return out.to_csv(index=False).rstrip("\n")
     rows = [["SYMBOL", "PEER", "KIND", "RATIO", "PRICE", "PEER PRICE", "FX", "PREMIUM"]]

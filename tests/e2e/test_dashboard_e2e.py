@@ -23,7 +23,12 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 LOAD_MS = 30_000
-PAGES = [("Heatmap", "stVegaLiteChart"), ("Compare", "stVegaLiteChart"), ("Feed health", "stDataFrame")]
+PAGES = [
+    ("Heatmap", "stVegaLiteChart"),
+    ("Compare", "stVegaLiteChart"),
+    ("Feed health", "stDataFrame"),
+    ("Premium", "stDataFrame"),
+]
 
 
 def _wait_for_run(page: Page) -> None:

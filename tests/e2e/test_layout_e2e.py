@@ -143,7 +143,12 @@ def test_3_at_1280x720_every_column_fits_beside_the_sidebar(open_page: Any, lang
 
 @pytest.mark.parametrize(("lang", "locale"), [("en", "en-US"), ("zh", "zh-CN")])
 def test_pages_at_1400(open_page: Any, lang: str, locale: str) -> None:
-    for path, name in (("", "quotes"), ("Heatmap", "heatmap"), ("Feed_health", "health")):
+    for path, name in (
+        ("", "quotes"),
+        ("Heatmap", "heatmap"),
+        ("Feed_health", "health"),
+        ("Premium", "premium"),
+    ):
         page = open_page(f"{path}?symbols={EIGHT}", DESKTOP, locale)
         time.sleep(4)
         _shot(page, f"{name}-{lang}-1400", full=name != "quotes")
