@@ -26,6 +26,7 @@ import math
 import threading
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import orjson
@@ -128,8 +129,12 @@ class _Watcher(threading.Thread):
                     times.append(t)
 
 
-def pipeline_latency(fh: Firehose, rate: float, frames: int, poll: float) -> Latency:
+def pipeline_latency(
+    fh: Firehose, rate: float, frames: int, poll: float, setup: Callable[[FeedManager], object] | None = None
+) -> Latency:
     with running_pipeline(fh) as manager:
+        if setup is not None:
+            setup(manager)
         start = fh.cursor
         planned = fh.prepare(frames, rate=rate)
         watcher = _Watcher(manager, fh.codes, start, poll)
