@@ -23,7 +23,7 @@ from feed.symbols import Market
 
 __all__ = ["Day", "DayStats"]
 
-MAX_EARLY = 10_000  # trades kept per code while its daily bar is on its way
+MAX_EARLY = 1_000  # trades kept per code while its daily bar is on its way (seconds' worth)
 
 
 class Day(NamedTuple):
@@ -45,6 +45,7 @@ class DayStats:
         self._frozen: dict[str, Day] = {}
         self._changed: set[str] = set()
         self._early: dict[str, list[Tick]] = {}  # code -> trades seen before its bar arrived
+        self._awaiting: set[str] = set()  # codes whose daily bars were asked for, not yet in
         self._published: Mapping[str, Day] = MappingProxyType({})
 
     def seed(
@@ -66,6 +67,15 @@ class DayStats:
                     self.apply(early, {code: market})
                 return
 
+    def expect(self, codes: Iterable[str]) -> None:
+        """Daily bars were asked for: keep these codes' trades until they arrive."""
+        self._awaiting.update(codes)
+
+    def settled(self, code: str) -> None:
+        """The daily bars for ``code`` arrived (with or without today's): stop keeping trades."""
+        self._awaiting.discard(code)
+        self._early.pop(code, None)
+
     def apply(self, ticks: Iterable[Tick], markets: Mapping[str, Market]) -> None:
         rows, changed = self._rows, self._changed
         for t in ticks:
@@ -74,10 +84,11 @@ class DayStats:
             if row is None or time_ms >= row[7]:
                 self._new_day(t, markets)
                 continue
-            if row[8] is None:  # no bar yet: keep the trade to replay over it
-                early = self._early.setdefault(code, [])
-                if len(early) < MAX_EARLY:
-                    early.append(t)
+            if row[8] is None:
+                if code in self._awaiting:  # a bar is on its way: keep the trade to replay over it
+                    early = self._early.setdefault(code, [])
+                    if len(early) < MAX_EARLY:
+                        early.append(t)
             elif time_ms <= row[8]:
                 continue  # the seeding bar already counted it
             if time_ms < row[6]:
@@ -98,7 +109,8 @@ class DayStats:
         start, end = _window(market, trade_date)
         p = t.price
         self._rows[t.code] = [trade_date, p, p, p, t.volume, p * t.volume, start, end, None]
-        self._early[t.code] = [t]
+        if t.code in self._awaiting:
+            self._early[t.code] = [t]
         self._changed.add(t.code)
 
     def forget(self, codes: Iterable[str]) -> None:
@@ -106,6 +118,7 @@ class DayStats:
             self._rows.pop(c, None)
             self._frozen.pop(c, None)
             self._early.pop(c, None)
+            self._awaiting.discard(c)
         self._changed.add("")  # force a new published copy
 
     def published(self) -> Mapping[str, Day]:

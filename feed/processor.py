@@ -34,9 +34,6 @@ from feed.messages import (
     DailyFetched,
     FeedNote,
     FetchDaily,
-    FetchNames,
-    FetchPath,
-    FetchPrices,
     Job,
     LinksChanged,
     LiveBars,
@@ -53,7 +50,6 @@ from feed.protocol.codec import Tick
 from feed.reference import ReferenceData
 from feed.sinks import Batch
 from feed.snapshot import EMPTY, Snapshot
-from feed.symbols import Endpoint
 
 __all__ = ["Processor"]
 
@@ -138,6 +134,7 @@ class Processor:
                 last_publish = now
             if self._outbox:
                 jobs, self._outbox = self._outbox, []
+                self._days.expect(c for job in jobs if isinstance(job, FetchDaily) for c in job.codes)
                 for job in jobs:
                     self._send_job(job)
             if now - last_second >= 1.0:
@@ -214,13 +211,7 @@ class Processor:
         elif isinstance(msg, PricesFetched):
             self._on_prices(msg, now)
         elif isinstance(msg, DailyFetched):
-            for code in self._ref.on_daily(msg, self._watch.markets, self._now()):
-                market, fetched_for = self._watch.markets[code], self._ref.daily_for[code]
-                self._days.seed(code, market, msg.bars[code], fetched_for, msg.asked_ms or self._now_ms())
-                q = self._book.quotes.get(code)
-                if q is not None:
-                    self._ref.refresh_prev(code, self._watch.markets[code], q.time_ms)
-            self._dirty = True
+            self._on_daily(msg)
         elif isinstance(msg, NamesFetched):
             self._dirty |= self._ref.on_names(msg.infos)
         elif isinstance(msg, PathFetched):
@@ -261,24 +252,20 @@ class Processor:
 
     def _seed(self, codes: list[str]) -> None:
         """What a new row needs: last trade, previous close, name, today's path."""
-        if not codes:
-            return
-        self._seeded.update(codes)
-        markets = self._watch.markets
-        self._outbox.append(FetchPrices(tuple(codes)))
-        today = self._now()
-        daily = [c for c in codes if self._ref.needs_daily(c)]
-        if daily:
-            from feed import calendars
+        if codes:
+            self._seeded.update(codes)
+            self._outbox += self._ref.seed_jobs(codes, self._watch.markets, self._now())
 
-            self._outbox.append(
-                FetchDaily(tuple(daily), {c: calendars.trading_date(markets[c], today) for c in daily})
-            )
-        names = [c for c in codes if markets[c].endpoint is Endpoint.STOCK and c not in self._ref.names]
-        if names:
-            self._outbox.append(FetchNames(tuple(names)))
-        for code in codes:
-            self._outbox.append(FetchPath(code))
+    def _on_daily(self, msg: DailyFetched) -> None:
+        markets = self._watch.markets
+        for code in self._ref.on_daily(msg, markets, self._now()):
+            self._days.seed(code, markets[code], msg.bars[code], self._ref.daily_for[code], msg.asked_ms)
+            q = self._book.quotes.get(code)
+            if q is not None:
+                self._ref.refresh_prev(code, markets[code], q.time_ms)
+        for code in msg.for_date:
+            self._days.settled(code)  # after seeding: a bar already replayed what was kept
+        self._dirty = True
 
     def _on_prices(self, msg: PricesFetched, now: float) -> None:
         self._book.apply(msg.ticks, now, SOURCE_HTTP)
@@ -387,9 +374,6 @@ class Processor:
         )
         if self._on_publish is not None:
             self._on_publish(self.snapshot)
-
-    def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
 
     def _now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self._clock(), dt.UTC)

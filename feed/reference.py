@@ -17,11 +17,11 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from feed import calendars
-from feed.messages import DailyFetched, FetchDaily
+from feed.messages import DailyFetched, FetchDaily, FetchNames, FetchPath, FetchPrices, Job
 from feed.model import PrevClose
 from feed.prevclose import prev_close
 from feed.protocol.records import Bar, StaticInfo
-from feed.symbols import Market
+from feed.symbols import Endpoint, Market
 
 __all__ = ["INVALID_TTL", "ReferenceData", "invalid_reason"]
 
@@ -116,8 +116,16 @@ class ReferenceData:
         self._requested[code] = day
         return FetchDaily((code,), {code: day})
 
-    def needs_daily(self, code: str) -> bool:
-        return code not in self.daily
+    def seed_jobs(self, codes: list[str], markets: Mapping[str, Market], now: dt.datetime) -> list[Job]:
+        """What new rows need, in priority order: last trade, previous close, name, path."""
+        jobs: list[Job] = [FetchPrices(tuple(codes))]
+        daily = [c for c in codes if c not in self.daily]
+        if daily:
+            jobs.append(FetchDaily(tuple(daily), {c: calendars.trading_date(markets[c], now) for c in daily}))
+        names = [c for c in codes if markets[c].endpoint is Endpoint.STOCK and c not in self.names]
+        if names:
+            jobs.append(FetchNames(tuple(names)))
+        return jobs + [FetchPath(code) for code in codes]
 
     # --- names and bad codes -----------------------------------------------------------
 

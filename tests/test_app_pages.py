@@ -73,7 +73,7 @@ def _watchlist(at: AppTest) -> list[str]:
 def test_page_renders_in_demo_mode(page: Path) -> None:
     at = _app(page).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.title and at.title[0].value.endswith(("Quotes", "Heatmap", "Compare", "Feed health"))
+    assert at.title and at.title[0].value.endswith(("Quotes", "Heatmap", "Compare", "Feed health", "Premium"))
     assert any("Demo mode" in i.value for i in at.info)
     assert at.sidebar.text_input(key="wl_add_text") is not None
 

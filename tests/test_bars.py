@@ -139,6 +139,7 @@ def test_trades_that_beat_the_daily_bar_are_replayed_over_it():
     days = DayStats()
     markets = {"AAPL.US": Market.US}
     asked = _ms(2025, 3, 5, 11, 0)
+    days.expect(["AAPL.US"])  # the daily bars were asked for
     days.apply([Tick("AAPL.US", 1, asked - 500, 11.0, 3.0)], markets)  # in the bar too
     days.apply([Tick("AAPL.US", 2, asked + 500, 15.0, 7.0)], markets)  # after the bar's moment
     bar_time = int(dt.datetime(2025, 3, 5, tzinfo=Market.US.tz).timestamp())
