@@ -40,6 +40,10 @@ def open_page(browser: Browser, app_url: str) -> Iterator[Any]:
     contexts: list[BrowserContext] = []
 
     def open_(path: str, viewport: dict[str, int], locale: str = "en-US", scheme: str = "dark") -> Page:
+        # One page at a time: an open tab keeps a session refreshing every second, and
+        # a handful of them make the server (and this 2-core machine) crawl.
+        while contexts:
+            contexts.pop().close()
         ctx = _context(browser, viewport, locale, scheme)
         contexts.append(ctx)
         page = ctx.new_page()
@@ -143,26 +147,24 @@ def test_3_at_1280x720_every_column_fits_beside_the_sidebar(open_page: Any, lang
 
 @pytest.mark.parametrize(("lang", "locale"), [("en", "en-US"), ("zh", "zh-CN")])
 def test_pages_at_1400(open_page: Any, lang: str, locale: str) -> None:
-    for path, name in (
-        ("", "quotes"),
-        ("Heatmap", "heatmap"),
-        ("Feed_health", "health"),
-        ("Premium", "premium"),
-    ):
+    pages = [("", "quotes"), ("Heatmap", "heatmap"), ("Feed_health", "health"), ("Premium", "premium")]
+    if lang != "en":  # the Chinese layout of the other pages is shot at 400 and 1280 px
+        pages = [pages[0], pages[3]]
+    for path, name in pages:
         page = open_page(f"{path}?symbols={EIGHT}", DESKTOP, locale)
-        time.sleep(4)
+        time.sleep(2.5)
         _shot(page, f"{name}-{lang}-1400", full=name != "quotes")
 
 
 def test_7_compare_with_eight_picks(open_page: Any) -> None:
-    for lang, locale in (("en", "en-US"), ("zh", "zh-CN")):
+    for lang, locale in (("en", "en-US"),):
         page = open_page(f"Compare?symbols={EIGHT}", LAPTOP, locale)
         select = page.locator("[data-testid=stMain] [data-testid=stMultiSelect] input").first
         for code in EIGHT.split(",")[4:]:
             select.click()
             select.fill(code)
             select.press("Enter")
-            time.sleep(1)
+            time.sleep(0.5)
         page.keyboard.press("Escape")
         tags = page.locator("[data-testid=stMain] [data-testid=stMultiSelectTagsContainer]").first
         for code in EIGHT.split(","):
