@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -50,6 +49,7 @@ from feed.protocol.codec import Tick
 from feed.reference import ReferenceData
 from feed.sinks import Batch
 from feed.snapshot import EMPTY, Snapshot
+from feed.worker import Worker
 
 __all__ = ["Processor"]
 
@@ -58,7 +58,7 @@ log = logging.getLogger("feed.processor")
 RECOVERY_TIMEOUT = 10.0  # a gap fill that has not landed by then stops marking rows
 
 
-class Processor:
+class Processor(Worker):
     def __init__(
         self,
         ingest: IngestQueue,
@@ -79,7 +79,7 @@ class Processor:
         self._interval = publish_interval
         self._clock = clock
         self._on_publish = on_publish
-        self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        super().__init__("feed-processor")
         self._book = QuoteBook(bad_print_band=bad_print_band)
         self._ref = ReferenceData()
         self._sinks: list = []
@@ -96,28 +96,11 @@ class Processor:
         self._published_refs: tuple = ()
         self._version = 0
         self.snapshot = Snapshot()
-        self._thread = threading.Thread(target=self._run, name="feed-processor", daemon=True)
-
-    # --- from other threads ----------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread.start()
 
     def submit(self, message: object) -> None:
+        """From any thread: queue ``message`` and wake the loop (it waits on the ingest queue)."""
         self._inbox.put(message)
         self._ingest.wake()
-
-    def stop(self) -> None:
-        self.submit(Stop())
-
-    def join(self, timeout: float) -> bool:
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
 
     # --- the thread ------------------------------------------------------------------
 

@@ -51,10 +51,12 @@ from feed.messages import (
     PathFetched,
     PricesFetched,
     ProbeCodes,
+    Stop,
 )
 from feed.model import EventKind
 from feed.protocol.records import KLINE_1M
 from feed.symbols import Endpoint, InvalidSymbol, parse_symbol
+from feed.worker import Worker
 
 __all__ = ["RefData", "RefDataStatus"]
 
@@ -92,11 +94,7 @@ class _Nudge:
     pass
 
 
-class _StopWorker:
-    pass
-
-
-class RefData:
+class RefData(Worker):
     def __init__(
         self,
         http: AllTickHttp,
@@ -109,7 +107,7 @@ class RefData:
         self._results = results
         self._watched = watched
         self._stop = stop
-        self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        super().__init__("feed-refdata")
         # Jobs that may run now, highest priority first, and retries waiting for their time.
         self._ready: list[tuple[int, int, _Entry]] = []
         self._waiting: list[tuple[float, int, _Entry]] = []
@@ -118,31 +116,10 @@ class RefData:
         self._detail: str | None = None
         self._errors = 0
         self.status = RefDataStatus()
-        self._thread = threading.Thread(target=self._run, name="feed-refdata", daemon=True)
-
-    # --- from other threads ----------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def submit(self, job: Job) -> None:
-        self._inbox.put(job)
 
     def nudge(self) -> None:
         """The server answered on another channel: retry waiting work now."""
         self._inbox.put(_Nudge())
-
-    def stop(self) -> None:
-        self._inbox.put(_StopWorker())
-
-    def join(self, timeout: float) -> bool:
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
 
     # --- the thread ------------------------------------------------------------------
 
@@ -157,7 +134,7 @@ class RefData:
                 item = self._inbox.get(timeout=min(wait, 1.0)) if wait > 0 else self._inbox.get_nowait()
             except queue.Empty:
                 item = None
-            if isinstance(item, _StopWorker):
+            if isinstance(item, Stop):
                 break
             self._take(item)
             while True:  # everything else already queued
@@ -165,7 +142,7 @@ class RefData:
                     more = self._inbox.get_nowait()
                 except queue.Empty:
                     break
-                if isinstance(more, _StopWorker):
+                if isinstance(more, Stop):
                     return
                 self._take(more)
             self._promote(time.monotonic())

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 import time
 from collections.abc import Callable
 from types import MappingProxyType
@@ -44,6 +43,7 @@ from feed.protocol.plans import Plan
 from feed.session import SessionTiming
 from feed.symbols import Endpoint, Market
 from feed.watches import WatchRegistry
+from feed.worker import Worker
 
 __all__ = ["MARKETS_OF", "Supervisor", "groups_for"]
 
@@ -73,7 +73,7 @@ def groups_for(
     return out
 
 
-class Supervisor:
+class Supervisor(Worker):
     def __init__(
         self,
         config: FeedConfig,
@@ -106,7 +106,7 @@ class Supervisor:
             auth_retry=config.auth_retry,
         )
         self._pacer = TokenPacer(config.token_request_interval)
-        self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        super().__init__("feed-supervisor")
         self._pumps: dict[str, Pump] = {}
         self._stopping: list[Pump] = []
         self._default_shared = {e: plan.max_connections < len(ms) for e, ms in MARKETS_OF.items()}
@@ -119,27 +119,6 @@ class Supervisor:
         self.watched: tuple[str, ...] = ()
         self.not_streamed: dict[str, str] = {}
         self.pumps: tuple[Pump, ...] = ()  # published: the live pumps, for status()
-        self._thread = threading.Thread(target=self._run, name="feed-supervisor", daemon=True)
-
-    # --- from other threads ----------------------------------------------------------
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def submit(self, message: object) -> None:
-        self._inbox.put(message)
-
-    def stop(self) -> None:
-        self._inbox.put(Stop())
-
-    def join(self, timeout: float) -> bool:
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
 
     @property
     def errors(self) -> int:

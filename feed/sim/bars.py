@@ -26,7 +26,7 @@ from feed.protocol.records import bar_record
 from feed.symbols import Market
 from feed.universe import Instrument, round_to_tick
 
-__all__ = ["MINUTES_KEPT", "DaySoFar", "MinuteTape", "daily_bars", "intraday_bars"]
+__all__ = ["MINUTES_KEPT", "DaySoFar", "MinuteTape", "daily_bars", "intraday_bars", "record"]
 
 MINUTES_KEPT = 24 * 60  # a day of one-minute aggregates per symbol
 
@@ -111,7 +111,7 @@ class DaySoFar:
     turnover: Decimal
 
 
-def _record(
+def record(
     inst: Instrument, ts: int, o: Decimal, h: Decimal, lo: Decimal, c: Decimal, v: Decimal, t: Decimal
 ) -> dict[str, str]:
     return bar_record(
@@ -147,8 +147,8 @@ def daily_bars(inst: Instrument, seed: int, day: DaySoFar, num: int, now_s: floa
     volume = Decimal(r.randint(1_000, 50_000)) * lot(inst)
     mid = (high + low + open_ + close) / 4
     bars = [
-        _record(inst, _midnight(prev_day, tz), open_, high, low, close, volume, volume * mid),
-        _record(
+        record(inst, _midnight(prev_day, tz), open_, high, low, close, volume, volume * mid),
+        record(
             inst,
             _midnight(today, tz),
             day.open,
@@ -189,9 +189,9 @@ def intraday_bars(
     for s in starts[first:]:
         agg = real.get(s)
         if agg is None:
-            bars.append(_record(inst, s, close, close, close, close, Decimal(0), Decimal(0)))
+            bars.append(record(inst, s, close, close, close, close, Decimal(0), Decimal(0)))
         else:
-            bars.append(_record(inst, s, *agg))
+            bars.append(record(inst, s, *agg))
             close = agg[3]
     if close != day.last and first < num:  # the tape ran ahead of the clock: end at the last price
         bars[-1] = _closing_at(inst, bars[-1], day.last)
@@ -241,5 +241,5 @@ def _bridge(
         high = round_to_tick(inst, dec(float(max(o, c)) * wick), ROUND_CEILING)
         low = round_to_tick(inst, dec(float(min(o, c)) / wick), ROUND_FLOOR)
         volume = Decimal(r.randint(1, 200)) * lot(inst)
-        bars.append(_record(inst, s, o, high, low, c, volume, volume * c))
+        bars.append(record(inst, s, o, high, low, c, volume, volume * c))
     return bars

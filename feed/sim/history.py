@@ -17,8 +17,7 @@ import random
 from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from feed.protocol.records import bar_record
-from feed.sim.bars import DAY_SIGMA, DaySoFar, daily_bars, dec, fmt_price, lot
+from feed.sim.bars import DAY_SIGMA, DaySoFar, daily_bars, dec, lot, record
 from feed.symbols import Market
 from feed.universe import Instrument, round_to_tick
 
@@ -38,20 +37,9 @@ def _trading_days_before(inst: Instrument, first: date, n: int) -> list[date]:
     return out
 
 
-def _bar(
-    inst: Instrument, d: date, o: Decimal, h: Decimal, lo: Decimal, c: Decimal, v: Decimal
-) -> dict[str, str]:
+def _bar(inst: Instrument, d: date, o: Decimal, h: Decimal, lo: Decimal, c: Decimal, v: Decimal) -> dict:
     ts = int(datetime.combine(d, datetime.min.time(), tzinfo=inst.market.tz).timestamp())
-    mid = (o + h + lo + c) / 4
-    return bar_record(
-        ts,
-        fmt_price(inst, o),
-        fmt_price(inst, h),
-        fmt_price(inst, lo),
-        fmt_price(inst, c),
-        f"{v:f}",
-        f"{v * mid:.6f}",
-    )
+    return record(inst, ts, o, h, lo, c, v, v * (o + h + lo + c) / 4)
 
 
 def many_daily_bars(
