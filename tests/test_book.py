@@ -87,7 +87,7 @@ def test_published_quotes_and_paths_are_immutable_copies():
     b.apply([t()], 0.0)
     quotes, path = b.publish_quotes(), b.path("AAPL.US")
     b.apply([t(seq=2, time_ms=1_000_001 + 60_000, price=2.0)], 0.0)
-    assert quotes["AAPL.US"].price == 100.0 and path is not None and path.closes == (100.0,)
+    assert quotes["AAPL.US"].price == 100.0 and path is not None and list(path.closes) == [100.0]
     with pytest.raises(TypeError):
         quotes["X"] = None  # type: ignore[index]
 
