@@ -21,6 +21,7 @@ from feed.model import ConnectionStatus, FeedStatus, Freshness, Readiness
 from feed.protocol.plans import Plan
 from feed.refdata import RefDataStatus
 from feed.snapshot import Snapshot
+from feed.store.status import StoreStatus
 
 __all__ = ["build_status", "readiness", "status_of"]
 
@@ -35,6 +36,7 @@ def build_status(
     errors: Mapping[str, int],
     notices: tuple[str, ...] = (),
     sinks: Mapping[str, Mapping[str, int]] | None = None,
+    store: StoreStatus | None = None,
 ) -> FeedStatus:
     rows = []
     drops: Counter[str] = Counter(snap.drops)
@@ -83,6 +85,7 @@ def build_status(
         pending_cause=refdata.cause,
         notices=notices,
         sinks={k: dict(v) for k, v in (sinks or {}).items()},
+        store=store or StoreStatus(),
     )
 
 
@@ -95,6 +98,7 @@ def status_of(run: Any, snap: Snapshot, config: FeedConfig, sinks: Sequence[Any]
             snap, (), demo=config.demo, plan=plan, refdata=RefDataStatus(), errors={}, sinks=sink_stats
         )
     errors = {"supervisor": run.supervisor.errors, "view": run.view.errors}
+    store = run.store.status if run.store is not None else StoreStatus()
     errors.update({f"{name} thread died": 1 for name, part in run.parts.items() if not part.alive})
     return build_status(
         snap,
@@ -105,16 +109,8 @@ def status_of(run: Any, snap: Snapshot, config: FeedConfig, sinks: Sequence[Any]
         errors=errors,
         notices=calendars.horizon_notices(snap.markets.values()),
         sinks=sink_stats,
+        store=store,
     )
-
-
-def _sink_row(stats: Any) -> dict[str, int]:
-    return {
-        "delivered": stats.delivered,
-        "dropped": stats.dropped,
-        "errors": stats.errors,
-        "buffered": stats.buffered,
-    }
 
 
 def _sink_row(stats: Any) -> dict[str, int]:

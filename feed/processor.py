@@ -24,6 +24,7 @@ from dataclasses import replace
 from types import MappingProxyType
 
 from feed.book import SOURCE_HTTP, QuoteBook
+from feed.continuity import Continuity
 from feed.daystats import DayStats
 from feed.events import EventLog
 from feed.ingest import IngestQueue
@@ -53,6 +54,7 @@ from feed.protocol.codec import Tick
 from feed.reference import ReferenceData
 from feed.sinks import Batch
 from feed.snapshot import EMPTY, Snapshot
+from feed.store.messages import StoredPath
 from feed.symbols import Endpoint
 
 __all__ = ["Processor"]
@@ -74,6 +76,7 @@ class Processor:
         bad_print_band: float | None = None,
         clock: Callable[[], float] = time.time,
         on_publish: Callable[[Snapshot], None] | None = None,
+        to_store: Callable[[object], None] | None = None,
     ) -> None:
         self._ingest = ingest
         self._send_job = jobs
@@ -85,6 +88,7 @@ class Processor:
         self._on_publish = on_publish
         self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._book = QuoteBook(bad_print_band=bad_print_band)
+        self._paths_kept = Continuity(self._book, to_store=to_store, clock=clock)  # restarts, lost links
         self._ref = ReferenceData()
         self._sinks: list = []
         self._events = EventLog(token)
@@ -95,6 +99,7 @@ class Processor:
         self._recovering: dict[str, tuple[float, set[str]]] = {}
         self._seeded: set[str] = set()
         self._paths: dict = {}
+        self._path_versions: dict[str, int] = {}
         self._auth_error: str | None = None
         self._dirty = True  # reference maps changed: rebuild their published copies
         self._published_refs: tuple = ()
@@ -198,11 +203,11 @@ class Processor:
                 self._guard("sink offer", sink.offer, batch)
 
     def _refresh_path(self, code: str) -> None:
-        held = self._paths.get(code)
         series = self._book.history.get(code)
         if series is None:
             return
-        if held is None or len(held.closes) != len(series) or held.first_min != series.first_min:
+        if self._path_versions.get(code) != series.version:
+            self._path_versions[code] = series.version
             self._paths[code] = self._book.path(code)
             self._dirty = True
 
@@ -224,7 +229,10 @@ class Processor:
         elif isinstance(msg, NamesFetched):
             self._dirty |= self._ref.on_names(msg.infos)
         elif isinstance(msg, PathFetched):
-            self._book.seed_history(msg.code, msg.points)
+            self._paths_kept.kline(msg, self._watch.markets)
+            self._refresh_path(msg.code)
+        elif isinstance(msg, StoredPath):
+            self._paths_kept.stored(msg)
             self._refresh_path(msg.code)
         elif isinstance(msg, CodesRejected):
             self._on_rejected(msg)
@@ -254,6 +262,7 @@ class Processor:
         for code in gone:
             self._seeded.discard(code)
             self._paths.pop(code, None)
+            self._path_versions.pop(code, None)
         if self._ref.forget(gone, time.monotonic()):
             self._to_supervisor(CodesInvalid(MappingProxyType(dict(self._ref.invalid))))
         self._seed([c for c in msg.watched if c not in self._seeded])
@@ -277,6 +286,7 @@ class Processor:
         names = [c for c in codes if markets[c].endpoint is Endpoint.STOCK and c not in self._ref.names]
         if names:
             self._outbox.append(FetchNames(tuple(names)))
+        self._paths_kept.seeding(codes, markets)  # the stored day first, then the K-line
         for code in codes:
             self._outbox.append(FetchPath(code))
 
@@ -312,6 +322,7 @@ class Processor:
 
     def _on_links(self, msg: LinksChanged) -> None:
         self._links = msg.by_market
+        self._outbox.extend(self._paths_kept.links(msg.by_market, self._watch.markets))
         if any(v.state is ConnectionState.LIVE for v in msg.by_market.values()):
             self._auth_error = None
         self._dirty = True
