@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-from feed.minutes import KLINE, QUIET, MinuteBar, MinuteSeries
+from feed.minutes import KLINE, QUIET, MinuteSeries
 from feed.protocol.codec import DropReason, Tick
 
 __all__ = ["MinutePath", "MinuteSeries", "Quote", "QuoteBook"]
@@ -165,9 +165,10 @@ class QuoteBook:
         self._held[t.code] = t
         return False
 
-    def minute_bars(self, code: str, since: int | None = None) -> list[MinuteBar]:
+    def minute_bars(self, code: str, since: int | None = None) -> list[tuple]:
+        """``(minute, o, h, l, c, v, rank)`` from ``since``; gaps left out (see :mod:`feed.minutes`)."""
         series = self.history.get(code)
-        return series.bars(since) if series is not None else []
+        return series.ranked(since) if series is not None else []
 
     def seed_history(self, code: str, points: Iterable[tuple], rank: int = KLINE, holes: int = QUIET) -> None:
         """Merge K-line or stored minute bars under the live ones (see :meth:`MinuteSeries.seed`)."""
@@ -188,10 +189,6 @@ class QuoteBook:
 
     def _series(self, code: str) -> MinuteSeries:
         return MinuteSeries(self._history_cap, self._quiet_from.get(code, 0))
-
-    def ranked_bars(self, code: str, since: int | None = None) -> list[tuple]:
-        series = self.history.get(code)
-        return series.ranked(since) if series is not None else []
 
     def publish_quotes(self) -> Mapping[str, Quote]:
         return MappingProxyType(dict(self.quotes))

@@ -55,8 +55,8 @@ class Continuity:
     def _now_min(self) -> int:
         return int(self._clock() // 60)
 
-    def seeding(self, codes: Iterable[str], markets: Mapping[str, Market]) -> None:
-        """New rows: which of their minutes count as streamed, and their stored day."""
+    def seeding(self, codes: Iterable[str], markets: Mapping[str, Market]) -> list[FetchPath]:
+        """New rows: which of their minutes count as streamed, their stored day, then the K-line jobs."""
         codes = list(codes)
         now = dt.datetime.fromtimestamp(self._clock(), dt.UTC)
         for code in codes:
@@ -64,12 +64,14 @@ class Continuity:
             self._book.set_quiet_from((code,), self._now_min() + 1 if up else NEVER)
         if self._to_store is not None and codes:
             self._to_store(LoadPaths({c: day_start_ms(markets[c], now) for c in codes}))
+        return [FetchPath(c) for c in codes]
 
-    def stored(self, msg: StoredPath) -> None:
-        """The store's minutes: each carries its rank; what lies between runs stays a gap."""
-        self._book.seed_history(msg.code, msg.points, holes=GAP)
-
-    def kline(self, msg: PathFetched, markets: Mapping[str, Market]) -> None:
+    def path(self, msg: PathFetched | StoredPath, markets: Mapping[str, Market]) -> None:
+        """Minute bars arrived. The store's carry their ranks, and what lies between its runs
+        stays a gap; the K-line's fill the rest, and the store keeps the minutes it missed."""
+        if isinstance(msg, StoredPath):
+            self._book.seed_history(msg.code, msg.points, holes=GAP)
+            return
         self._book.seed_history(msg.code, msg.points)
         market = markets.get(msg.code)
         if self._to_store is not None and market is not None and msg.points:

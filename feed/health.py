@@ -38,28 +38,8 @@ def build_status(
     sinks: Mapping[str, Mapping[str, int]] | None = None,
     store: StoreStatus | None = None,
 ) -> FeedStatus:
-    rows = []
     drops: Counter[str] = Counter(snap.drops)
-    for s in links:
-        drops.update(s.rejected)
-        rows.append(
-            ConnectionStatus(
-                name=s.name,
-                endpoint=s.endpoint,
-                state=s.state,
-                markets=s.markets,
-                symbols=s.symbols,
-                not_streamed=tuple(
-                    c for c in snap.watched if c in snap.not_streamed and _in(snap, c, s.markets)
-                ),
-                messages=s.messages,
-                msgs_per_s=s.msgs_per_s,
-                reconnects=s.reconnects,
-                last_error=s.last_error,
-                connected_since=s.connected_since,
-                last_message_at=s.last_message_at,
-            )
-        )
+    rows = _connection_rows(snap, links, drops)
     all_errors = Counter({k: v for k, v in errors.items() if v})
     all_errors.update(snap.errors)
     if refdata.errors:
@@ -87,6 +67,34 @@ def build_status(
         sinks={k: dict(v) for k, v in (sinks or {}).items()},
         store=store or StoreStatus(),
     )
+
+
+def _connection_rows(
+    snap: Snapshot, links: Sequence[LinkStats], drops: Counter[str]
+) -> list[ConnectionStatus]:
+    """One row per link; each link's rejected frames are added to ``drops``."""
+    rows = []
+    for s in links:
+        drops.update(s.rejected)
+        rows.append(
+            ConnectionStatus(
+                name=s.name,
+                endpoint=s.endpoint,
+                state=s.state,
+                markets=s.markets,
+                symbols=s.symbols,
+                not_streamed=tuple(
+                    c for c in snap.watched if c in snap.not_streamed and _in(snap, c, s.markets)
+                ),
+                messages=s.messages,
+                msgs_per_s=s.msgs_per_s,
+                reconnects=s.reconnects,
+                last_error=s.last_error,
+                connected_since=s.connected_since,
+                last_message_at=s.last_message_at,
+            )
+        )
+    return rows
 
 
 def status_of(run: Any, snap: Snapshot, config: FeedConfig, sinks: Sequence[Any] = ()) -> FeedStatus:

@@ -26,6 +26,7 @@ from feed.bars import BarsApi
 from feed.config import FeedConfig
 from feed.dispatch import TickApi
 from feed.health import status_of
+from feed.history import DiskSource, RunSource
 from feed.messages import AddSink, RemoveSink, Reply, SetWatch
 from feed.model import FeedStatus
 from feed.reading import ReadApi
@@ -204,6 +205,10 @@ class FeedManager(ReadApi, TickApi, BarsApi):
 
     def _status(self) -> FeedStatus:
         return status_of(self._holder.run, self._state(), self.config, tuple(self._sinks))
+
+    def _history_source(self) -> Any:
+        run = self._holder.run
+        return RunSource(run) if run is not None else DiskSource(self.config.data_dir, self._clock)
 
     def _clocks(self) -> dict[str, calendars.MarketClock] | None:
         run = self._holder.run

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from types import MappingProxyType
 
+from feed import calendars
 from feed.book import SOURCE_HTTP, QuoteBook
 from feed.continuity import Continuity
 from feed.daystats import DayStats
@@ -36,7 +37,6 @@ from feed.messages import (
     FeedNote,
     FetchDaily,
     FetchNames,
-    FetchPath,
     FetchPrices,
     Job,
     LinksChanged,
@@ -228,11 +228,8 @@ class Processor:
             self._dirty = True
         elif isinstance(msg, NamesFetched):
             self._dirty |= self._ref.on_names(msg.infos)
-        elif isinstance(msg, PathFetched):
-            self._paths_kept.kline(msg, self._watch.markets)
-            self._refresh_path(msg.code)
-        elif isinstance(msg, StoredPath):
-            self._paths_kept.stored(msg)
+        elif isinstance(msg, PathFetched | StoredPath):  # minute bars: the K-line's, or the store's
+            self._paths_kept.path(msg, self._watch.markets)
             self._refresh_path(msg.code)
         elif isinstance(msg, CodesRejected):
             self._on_rejected(msg)
@@ -256,8 +253,7 @@ class Processor:
         before = set(self._watch.watched)
         self._watch = msg
         self._book.watch(msg.watched)
-        now_set = set(msg.watched)
-        gone = before - now_set
+        gone = before - set(msg.watched)
         self._days.forget(gone)
         for code in gone:
             self._seeded.discard(code)
@@ -278,17 +274,13 @@ class Processor:
         today = self._now()
         daily = [c for c in codes if self._ref.needs_daily(c)]
         if daily:
-            from feed import calendars
-
             self._outbox.append(
                 FetchDaily(tuple(daily), {c: calendars.trading_date(markets[c], today) for c in daily})
             )
         names = [c for c in codes if markets[c].endpoint is Endpoint.STOCK and c not in self._ref.names]
         if names:
             self._outbox.append(FetchNames(tuple(names)))
-        self._paths_kept.seeding(codes, markets)  # the stored day first, then the K-line
-        for code in codes:
-            self._outbox.append(FetchPath(code))
+        self._outbox.extend(self._paths_kept.seeding(codes, markets))  # the stored day, then the K-line
 
     def _on_prices(self, msg: PricesFetched, now: float) -> None:
         self._book.apply(msg.ticks, now, SOURCE_HTTP)

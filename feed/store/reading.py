@@ -85,6 +85,8 @@ def run_query(con: Any, kind: str, codes: tuple[str, ...], lo_ms: int, hi_ms: in
         return queries.bars(con, codes, lo_ms, hi_ms)
     if kind == "symbols":
         return queries.symbols(con, lo_ms, hi_ms)
+    if kind == "path":  # what seeding and bars() need: the minutes and where links were lost
+        return queries.bars(con, codes, lo_ms, hi_ms), queries.breaks(con, codes, lo_ms, hi_ms)
     raise ValueError(f"unknown store read {kind!r}")
 
 
@@ -95,4 +97,6 @@ def empty(kind: str) -> Any:
         return pd.DataFrame({c: [] for c in queries.TICK_COLUMNS})
     if kind == "1m":
         return pd.DataFrame({c: [] for c in queries.BAR_COLUMNS})
+    if kind == "path":
+        return pd.DataFrame({c: [] for c in queries.BAR_COLUMNS}), []
     return []

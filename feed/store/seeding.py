@@ -11,10 +11,11 @@ shows them as a gap until the K-line fills them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from feed.minutes import QUIET
 
-__all__ = ["seed_points"]
+__all__ = ["path_of", "seed_points"]
 
 MAX_QUIET = 1440  # a longer hole inside one run is not filled (a day without trades is no path)
 
@@ -39,3 +40,11 @@ def seed_points(rows: Sequence[tuple], breaks: Iterable[tuple[int, int]] = ()) -
         out.append((minute, o, h, lo, c, v, rank))
         prev = row
     return tuple(out)
+
+
+def path_of(frame: Any, lost: Sequence[tuple], code: str, since_ms: int = 0) -> tuple[tuple, ...]:
+    """:func:`seed_points` of one code from a ``queries.bars`` frame and ``queries.breaks`` rows."""
+    rows = frame[(frame["symbol"] == code) & (frame["minute"] * 60_000 >= since_ms)]
+    cols = ("minute", "open", "high", "low", "close", "volume", "rank", "run")
+    items = list(zip(*(rows[c].tolist() for c in cols), strict=True))
+    return seed_points(items, [(m, r) for c, m, r in lost if c == code])

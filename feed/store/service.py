@@ -21,7 +21,7 @@ import pandas as pd
 from feed.store import db, queries, reading, schema
 from feed.store.failures import StoreError
 from feed.store.messages import KlineFill, LinkLost, LoadPaths, Read, StoredPath
-from feed.store.seeding import seed_points
+from feed.store.seeding import path_of
 from feed.store.status import StoreStatus
 
 if TYPE_CHECKING:
@@ -120,12 +120,10 @@ def _load_paths(store: TickStore, msg: LoadPaths, now: float) -> None:
         if got is None:
             return
         frame, lost = got
-    for code, rows in frame.groupby("symbol", sort=False):
-        rows = rows[rows["minute"] * 60_000 >= msg.since_ms[code]]
-        items = list(zip(*(rows[c].tolist() for c in ("minute", "open", "high", "low", "close", "volume", "rank", "run")), strict=True))  # fmt: skip
-        points = seed_points(items, [(m, r) for c, m, r in lost if c == code])
+    for code in codes:
+        points = path_of(frame, lost, code, msg.since_ms[code])
         if points:
-            store.to_processor(StoredPath(str(code), points))
+            store.to_processor(StoredPath(code, points))
 
 
 def _kline_fill(store: TickStore, msg: KlineFill, now: float) -> None:
