@@ -43,7 +43,7 @@ _TOKEN_IN_URL = re.compile(r"(token=)[^&\s'\"]+", re.IGNORECASE)
 
 
 def data_dir_from(env: Mapping[str, str] | None = None) -> str | None:
-    """``QUOTES_DATA_DIR`` (default ``./data``); ``off`` (or ``none``, ``0``, ``false``) disables the store."""
+    """``QUOTES_DATA_DIR`` (default ``./data``); ``off`` (or ``none``, ``0``, ``false``) disables it."""
     env = os.environ if env is None else env
     raw = (env.get("QUOTES_DATA_DIR") or "").strip()
     if raw.lower() in ("off", "none", "0", "false", "no"):

@@ -109,7 +109,9 @@ def bars_frame(
     ordered = [rows[k] for k in sorted(rows)]
     return pd.DataFrame(
         {
-            "ts": pd.to_datetime(pd.Series([r[0] * 60 for r in ordered], dtype="int64"), unit="s", utc=True),
+            "ts": pd.to_datetime(
+                pd.Series([r[0] * 60_000 for r in ordered], dtype="int64"), unit="ms", utc=True
+            ).astype("datetime64[ms, UTC]"),
             **{
                 c: pd.Series([r[i + 1] for r in ordered], dtype="float64")
                 for i, c in enumerate(BAR_FRAME[1:6])
@@ -121,23 +123,29 @@ def bars_frame(
     )
 
 
-def history_of(source: Source, code: str, start: Any, end: Any, kind: str) -> pd.DataFrame:
-    """One symbol's ticks (``kind="ticks"``) or minute bars (``kind="1m"``) from store and memory."""
+def history_of(
+    source: Source, code: str, start: Any, end: Any, kind: str, *, memory: bool = True
+) -> pd.DataFrame:
+    """One symbol's ticks (``kind="ticks"``) or minute bars (``kind="1m"``) from store and memory.
+
+    ``memory=False``: what is stored only (the export: the CLI cannot see a running app's memory).
+    """
     market = parse_symbol(code).market
     lo, hi = resolve(market, start, end, source.now())
     if kind == "ticks":
         return ticks_frame(source.store_read("ticks", (code,), lo, hi))
     stored = source.store_read("1m", (code,), lo, hi)
-    return bars_frame(stored, source.memory_bars(code), lo, hi, source.now())
+    return bars_frame(stored, source.memory_bars(code) if memory else (), lo, hi, source.now())
 
 
 def export_frame(
     source: Source, symbols: Iterable[str] | None, first: dt.date | None, last: dt.date | None, kind: str
 ) -> pd.DataFrame:
-    """Every symbol's ``history()`` over the days ``first``..``last`` in its market's time, with
-    a leading ``symbol`` column. A missing day is the symbol's trading day today (so "today"
-    is Hong Kong's date for 700.HK and New York's for AAPL.US); ``symbols=None`` means every
-    symbol stored over those days."""
+    """Every symbol's stored ``history()`` over the days ``first``..``last`` in its market's
+    time, with a leading ``symbol`` column. A missing day is the symbol's trading day today
+    (so "today" is Hong Kong's date for 700.HK and New York's for AAPL.US); ``symbols=None``
+    means every symbol stored over those days. Stored rows only, so the page and the CLI
+    write the same file (``history()`` adds the minute under way from memory)."""
     now = dt.datetime.fromtimestamp(source.now(), dt.UTC)
     if symbols is None:
         lo_day, hi_day = first or last or now.date(), last or now.date()
@@ -150,7 +158,7 @@ def export_frame(
         today = calendars.trading_date(market, now)
         f = first or last or today
         lo, hi = day_range(market, f, last or max(f, today))
-        frame = history_of(source, code, _ts(lo), _ts(hi), kind)
+        frame = history_of(source, code, _ts(lo), _ts(hi), kind, memory=False)
         if len(frame):
             frame.insert(0, "symbol", code)
             parts.append(frame)

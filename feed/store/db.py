@@ -12,8 +12,9 @@ Thread ownership: none here; the connection passed in belongs to the caller's th
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,10 +120,8 @@ def commit(
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
-    try:
+    with contextlib.suppress(Exception):  # the connection is broken anyway; the writer reopens it
         con.rollback()
-    except Exception:
-        pass  # the connection is broken anyway; the writer reopens it
 
 
 def committed(con: duckdb.DuckDBPyConnection, run: int) -> int:

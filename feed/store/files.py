@@ -14,6 +14,7 @@ other functions keep no state (the file system is the shared medium, by design).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import itertools
@@ -69,10 +70,8 @@ class Layout(NamedTuple):
     def size_bytes(self) -> int:
         total = 0
         for p in (self.db, self.wal):
-            try:
+            with contextlib.suppress(OSError):
                 total += p.stat().st_size
-            except OSError:
-                pass
         return total
 
 

@@ -28,7 +28,8 @@ __all__ = ["BAR_COLUMNS", "TICK_COLUMNS", "bars", "breaks", "symbols", "ticks"]
 
 TICK_COLUMNS = ["symbol", "time_ms", "seq", "price", "volume"]
 BAR_COLUMNS = [
-    "symbol", "minute", "open", "high", "low", "close", "volume", "trades", "source", "run", "complete", "rank",
+    "symbol", "minute", "open", "high", "low", "close", "volume",
+    "trades", "source", "run", "complete", "rank",
 ]  # fmt: skip
 
 _TICKS_SQL = """
@@ -45,13 +46,15 @@ _BARS_SQL = f"""
         SELECT code, (time_ms // 60000)::INTEGER AS minute, arg_min(price, seq), max(price), min(price),
                arg_max(price, seq), sum(volume), count(*)::INTEGER, {SOURCE_TICKS}::UTINYINT, max(run),
                false AS complete
-        FROM ticks WHERE list_contains($codes, code) AND time_ms >= $mlo::BIGINT * 60000 AND time_ms < ($mhi::BIGINT + 1) * 60000
+        FROM ticks WHERE list_contains($codes, code)
+            AND time_ms >= $mlo::BIGINT * 60000 AND time_ms < ($mhi::BIGINT + 1) * 60000
         GROUP BY code, minute
     ), candidates AS (
         SELECT * FROM stored
         UNION ALL
         SELECT * FROM rebuilt r WHERE NOT EXISTS (
-            SELECT 1 FROM stored s WHERE s.code = r.code AND s.minute = r.minute AND s.source = {SOURCE_TICKS})
+            SELECT 1 FROM stored s
+            WHERE s.code = r.code AND s.minute = r.minute AND s.source = {SOURCE_TICKS})
     )
     SELECT *, CASE WHEN source = {SOURCE_TICKS} AND complete THEN {LIVE}
                    WHEN source = {SOURCE_KLINE} THEN {KLINE} ELSE {PARTIAL} END AS rank

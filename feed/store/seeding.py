@@ -33,10 +33,10 @@ def seed_points(rows: Sequence[tuple], breaks: Iterable[tuple[int, int]] = ()) -
     prev: tuple | None = None
     for row in rows:
         minute, o, h, lo, c, v, rank, run = row
-        if prev is not None and 1 < minute - prev[0] <= MAX_QUIET and run == prev[7]:
-            if not any(prev[0] <= m < minute for m in lost.get(run, ())):
-                pc = prev[4]
-                out.extend((m, pc, pc, pc, pc, 0.0, QUIET) for m in range(prev[0] + 1, minute))
+        same_run = prev is not None and 1 < minute - prev[0] <= MAX_QUIET and run == prev[7]
+        if same_run and not any(prev[0] <= m < minute for m in lost.get(run, ())):
+            pc = prev[4]
+            out.extend((m, pc, pc, pc, pc, 0.0, QUIET) for m in range(prev[0] + 1, minute))
         out.append((minute, o, h, lo, c, v, rank))
         prev = row
     return tuple(out)

@@ -87,11 +87,10 @@ def _with_memory(store: TickStore, stored: pd.DataFrame, msg: Read) -> pd.DataFr
     codes = set(msg.codes)
     ticks = list(store.memory_ticks())
     if store.pending is not None:
-        table = store.pending.ticks
-        ticks = [
-            *zip(*(table.column(c).to_pylist() for c in ("code", "seq", "time_ms", "price", "volume"))),
-            *ticks,
-        ]
+        columns = (
+            store.pending.ticks.column(c).to_pylist() for c in ("code", "seq", "time_ms", "price", "volume")
+        )
+        ticks = [*zip(*columns, strict=True), *ticks]
     rows = [
         (t[0], t[2], t[1], t[3], t[4]) for t in ticks if t[0] in codes and msg.start_ms <= t[2] <= msg.end_ms
     ]

@@ -226,9 +226,9 @@ class TickStore:
         """No ticks waiting, but minutes have ended: write their bars."""
         if self.pending is None:
             pending = self._prepare([], close_ms)
-            if pending.plan.bars or pending.breaks or pending.plan.state != self.agg.state:
-                if not self._commit(pending, now):
-                    self.pending = pending
+            changed = pending.plan.bars or pending.breaks or pending.plan.state != self.agg.state
+            if changed and not self._commit(pending, now):
+                self.pending = pending
 
     def _prepare(self, batches: list[tuple[float, Sequence[Tick]]], close_ms: int | None) -> Pending:
         from feed.store import service
