@@ -92,7 +92,7 @@ class ReadApi:
         frame = history_frame(path_points(snap, code))
         if start is not None or end is not None:
             lo, hi = resolve(snap.markets[code], start, end, self._clock())
-            ms = frame["ts"].astype("int64") // 1_000_000 if len(frame) else frame["ts"]
+            ms = frame["ts"].dt.as_unit("ms").astype("int64")
             frame = frame[(ms >= lo) & (ms <= hi)].reset_index(drop=True)
         return frame
 

@@ -44,7 +44,7 @@ def seed_points(rows: Sequence[tuple], breaks: Iterable[tuple[int, int]] = ()) -
 
 def path_of(frame: Any, lost: Sequence[tuple], code: str, since_ms: int = 0) -> tuple[tuple, ...]:
     """:func:`seed_points` of one code from a ``queries.bars`` frame and ``queries.breaks`` rows."""
-    rows = frame[(frame["symbol"] == code) & (frame["minute"] * 60_000 >= since_ms)]
+    rows = frame[(frame["symbol"] == code) & (frame["minute"].astype("int64") * 60_000 >= since_ms)]
     cols = ("minute", "open", "high", "low", "close", "volume", "rank", "run")
     items = list(zip(*(rows[c].tolist() for c in cols), strict=True))
     return seed_points(items, [(m, r) for c, m, r in lost if c == code])

@@ -42,7 +42,7 @@ log = logging.getLogger("feed.store")
 
 FLUSH_AT = 20_000  # ticks waiting that wake the thread before its next flush
 CHUNK = 50_000  # ticks per transaction when catching up
-FINAL_BUDGET = 0.6  # seconds stop() gives the last writes
+FINAL_BUDGET = 0.4  # seconds stop() gives the last writes
 
 
 class Pending(NamedTuple):
@@ -163,6 +163,7 @@ class TickStore:
 
         self.writer.open(time.monotonic())
         self._guard("statistics", service.after_open, self)
+        self._guard("status", self.publish)
         while not self._stop.is_set():
             self._wake.wait(self.flush_every)
             self._wake.clear()
