@@ -110,7 +110,11 @@ def assert_bars_agree(ticks: pd.DataFrame, bars: pd.DataFrame) -> int:
             want = (g["price"].iloc[0], g["price"].max(), g["price"].min(), g["price"].iloc[-1])
             assert got == (*want, g["volume"].sum(), len(g)), (ts, got, want)
         else:  # a K-line minute holds our trades among others
-            assert b["high"] >= g["price"].max() and b["low"] <= g["price"].min() and b["volume"] >= g["volume"].sum()
+            assert (
+                b["high"] >= g["price"].max()
+                and b["low"] <= g["price"].min()
+                and b["volume"] >= g["volume"].sum()
+            )
     return exact
 
 
@@ -191,10 +195,15 @@ def test_a_restart_after_a_three_minute_outage_fills_the_missed_minutes_from_the
             assert minutes == list(range(minutes[0], minutes[-1] + 1)), "the minute path has a hole"
             every = m.history("AAPL.US", start=since, kind="ticks")["ts"]
             cut = pd.Timestamp(stopped, unit="s", tz="UTC")
-            last_before, first_after = every[every <= cut].max().floor("min"), every[every > cut].min().floor("min")
+            last_before, first_after = (
+                every[every <= cut].max().floor("min"),
+                every[every > cut].min().floor("min"),
+            )
             outage = bars[(bars["ts"] > last_before) & (bars["ts"] < first_after)]
             assert len(outage) >= 2 and set(outage["source"]) == {"kline"}, outage  # the minutes nobody saw
-            ticks = m.history("AAPL.US", start=since, end=pd.Timestamp(stopped, unit="s", tz="UTC"), kind="ticks")
+            ticks = m.history(
+                "AAPL.US", start=since, end=pd.Timestamp(stopped, unit="s", tz="UTC"), kind="ticks"
+            )
             run1 = bars[bars["ts"] <= pd.Timestamp(stopped, unit="s", tz="UTC")]
             assert assert_bars_agree(ticks, run1) >= 2  # whole minutes of the first run: our own bars
             assert run1[run1["source"] == "ticks"]["complete"].sum() >= 2
@@ -208,7 +217,7 @@ def test_a_gap_that_cannot_be_filled_shows_as_a_gap_until_the_kline_comes(tmp_pa
 
     kline, blocked = AllTickHttp.kline, [False]
 
-    def no_kline(self, endpoint, code, kline_type, count, end_s=0):  # noqa: ANN001, ANN202
+    def no_kline(self, endpoint, code, kline_type, count, end_s=0):
         if blocked[0]:  # the minute K-line cannot be had (the HTTP API unreachable for it)
             raise Unreachable("/kline", "connection refused")
         return kline(self, endpoint, code, kline_type, count, end_s)
@@ -253,13 +262,18 @@ def _run_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLTICK_", "QUOTES_"))}
     env["QUOTES_DATA_DIR"] = str(data_dir)
     return subprocess.run(
-        [sys.executable, "-m", "feed", "export", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "feed", "export", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
-def _history_of_all(m: FeedManager, kind: str) -> pd.DataFrame:
+def _history_of_all(m: FeedManager, kind: str, codes: list[str]) -> pd.DataFrame:
     parts = []
-    for code in sorted(CODES):
+    for code in codes:
         h = m.history(code, kind=kind)
         h.insert(0, "symbol", code)
         parts.append(h)
@@ -283,19 +297,24 @@ def test_export_csv_and_parquet_read_back_equal_history_and_the_pages_rows(sim, 
         assert done.returncode == 0, done.stderr
         ticks = pd.read_csv(csv, parse_dates=["ts"])
         ticks["ts"] = ticks["ts"].astype("datetime64[ms, UTC]")
-        pd.testing.assert_frame_equal(ticks, _history_of_all(m, "ticks"), check_dtype=False)
-        pd.testing.assert_frame_equal(ticks, m.export(CODES, kind="ticks"), check_dtype=False)  # the page's rows
+        pd.testing.assert_frame_equal(ticks, _history_of_all(m, "ticks", CODES), check_dtype=False)
+        pd.testing.assert_frame_equal(
+            ticks, m.export(CODES, kind="ticks"), check_dtype=False
+        )  # the page's rows
         bars = pd.read_parquet(pq)
-        pd.testing.assert_frame_equal(bars, m.export(CODES, kind="1m"), check_dtype=False)
+        # No --symbols: every stored symbol, in code order, as the page's rows for that list.
+        pd.testing.assert_frame_equal(bars, m.export(sorted(CODES), kind="1m"), check_dtype=False)
     finally:
         m.stop()
     stopped = FeedManager(fast_config(sim, data_dir=str(tmp_path)))  # history from the directory alone
-    pd.testing.assert_frame_equal(bars, _history_of_all(stopped, "1m"), check_dtype=False)
+    pd.testing.assert_frame_equal(bars, _history_of_all(stopped, "1m", sorted(CODES)), check_dtype=False)
     assert len(ticks) >= 40 and set(ticks["symbol"]) == set(CODES)
 
 
 def test_export_says_why_when_there_is_nothing_to_write(tmp_path):
-    assert _run_cli("--from", "2026-13-01", "--out", str(tmp_path / "x.csv"), data_dir=tmp_path).returncode == 2
+    assert (
+        _run_cli("--from", "2026-13-01", "--out", str(tmp_path / "x.csv"), data_dir=tmp_path).returncode == 2
+    )
     late = _run_cli("--from", "2026-03-06", "--to", "2026-03-05", "--out", "x.csv", data_dir=tmp_path)
     assert late.returncode == 2 and "after --to" in late.stderr
     empty = _run_cli("--out", str(tmp_path / "x.csv"), data_dir=tmp_path)
@@ -397,7 +416,9 @@ def test_a_full_disk_pauses_writing_keeps_the_ticks_in_memory_and_resumes(sim, t
 
 def _tmpfs(path: Path, size: str) -> bool:
     path.mkdir()
-    ok = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
+    ok = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
     return ok.returncode == 0
 
 
@@ -447,7 +468,10 @@ def test_retention_prunes_old_days_and_status_shows_size_and_oldest_day(sim, tmp
         store = m.status().store
         today = pd.Timestamp.now(tz="UTC").date()
         assert store.oldest == today and store.size_bytes > 0 and store.retention_days == 30
-        assert m.history("AAPL.US", start=pd.Timestamp(old_ms, unit="ms", tz="UTC"), kind="ticks")["seq"].min() > 1000
+        assert (
+            m.history("AAPL.US", start=pd.Timestamp(old_ms, unit="ms", tz="UTC"), kind="ticks")["seq"].min()
+            > 1000
+        )
     finally:
         m.stop()
 

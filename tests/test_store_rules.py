@@ -14,10 +14,10 @@ import duckdb
 import pandas as pd
 import pytest
 
+from feed.book import MinutePath, Quote
 from feed.config import FeedConfig
 from feed.history import day_range, resolve
 from feed.minutes import GAP, KLINE, LIVE, NEVER, PARTIAL, QUIET, MinuteSeries
-from feed.book import MinutePath, Quote
 from feed.snapshot import Snapshot
 from feed.store.aggregate import MinuteAggregator
 from feed.store.failures import Cause, classify
@@ -203,7 +203,10 @@ def test_store_errors_are_named_by_cause(tmp_path):
         duckdb.connect(str(bad))
     assert classify(info.value) is Cause.CORRUPT
     assert classify(OSError(errno.ENOSPC, "No space left on device")) is Cause.DISK_FULL
-    assert classify(duckdb.IOException('Could not set lock on file "x": Conflicting lock is held')) is Cause.LOCKED
+    assert (
+        classify(duckdb.IOException('Could not set lock on file "x": Conflicting lock is held'))
+        is Cause.LOCKED
+    )
     full = "FATAL Error: database has been invalidated... Original error: No space left on device"
     assert classify(duckdb.FatalException(full)) is Cause.DISK_FULL
     assert classify(OSError(errno.EACCES, "Permission denied")) is Cause.DENIED
@@ -222,7 +225,9 @@ def test_a_date_is_the_day_in_the_markets_own_time():
 def test_the_store_is_configured_from_the_environment():
     assert FeedConfig.from_env({}).data_dir == "./data"
     assert FeedConfig.from_env({"QUOTES_DATA_DIR": "off"}).data_dir is None
-    assert FeedConfig.from_env({"QUOTES_DATA_DIR": "/tmp/x", "QUOTES_RETENTION_DAYS": "7"}).retention_days == 7
+    assert (
+        FeedConfig.from_env({"QUOTES_DATA_DIR": "/tmp/x", "QUOTES_RETENTION_DAYS": "7"}).retention_days == 7
+    )
     with pytest.raises(ValueError, match="QUOTES_RETENTION_DAYS"):
         FeedConfig.from_env({"QUOTES_RETENTION_DAYS": "a month"})
     with pytest.raises(ValueError, match="at least 1"):

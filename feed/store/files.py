@@ -39,6 +39,7 @@ __all__ = [
     "free_bytes",
     "move_aside",
     "read_requests",
+    "space_needed",
 ]
 
 log = logging.getLogger("feed.store")
@@ -139,6 +140,11 @@ def move_aside(layout: Layout, now: dt.datetime) -> Path:
 def free_bytes(directory: Path) -> int:
     """Free space where the store writes (the writer's seam for a full disk)."""
     return shutil.disk_usage(directory).free
+
+
+def space_needed(directory: Path, wanted: int) -> int:
+    """Free space below which writing waits: ``wanted``, or a tenth of a small filesystem."""
+    return min(wanted, shutil.disk_usage(directory).total // 10)
 
 
 def ask_to_read(layout: Layout) -> Path:

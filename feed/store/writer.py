@@ -97,7 +97,7 @@ class Writer:
             self._failed(exc, now)
 
     def _connect(self, now: float) -> None:
-        if self.mode == PAUSED and files.free_bytes(self.layout.directory) < MIN_FREE:
+        if self.mode == PAUSED and self._low_space():
             self._next_try = now + PROBE
             return
         try:
@@ -215,9 +215,13 @@ class Writer:
             return
         if now >= self._next_probe:
             self._next_probe = now + PROBE
-            if files.free_bytes(self.layout.directory) < MIN_FREE:
+            if self._low_space():
                 self._close()
                 self._pause(now)
+
+    def _low_space(self) -> bool:
+        d = self.layout.directory
+        return files.free_bytes(d) < files.space_needed(d, MIN_FREE)
 
     def _reconnect(self, now: float) -> None:
         try:
