@@ -145,9 +145,13 @@ def test_a_new_process_holds_every_tick_of_the_last_one_with_its_seq_and_price(s
         assert m.wait_ready(10)
         for code in CODES:  # the new process: the same ticks, its path starts where the last one did
             assert stored(m, code, since) == first_run[code]
-            path = m.history(code)
             old = reader.history(code, start=pd.Timestamp(since, unit="s", tz="UTC"), kind="ticks")
-            assert path["ts"].iloc[0] <= old["ts"].iloc[0] and not path["price"].isna().any()
+
+            def continues() -> bool:
+                path = m.history(code)  # noqa: B023
+                return path["ts"].iloc[0] <= old["ts"].iloc[0] and not path["price"].isna().any()  # noqa: B023
+
+            assert wait_until(continues, 10), m.history(code)
     finally:
         m.stop()
 
@@ -200,7 +204,8 @@ def test_a_restart_after_a_three_minute_outage_fills_the_missed_minutes_from_the
                 every[every > cut].min().floor("min"),
             )
             outage = bars[(bars["ts"] > last_before) & (bars["ts"] < first_after)]
-            assert len(outage) >= 2 and set(outage["source"]) == {"kline"}, outage  # the minutes nobody saw
+            why = (last_before, first_after, bars[["ts", "source", "complete"]].to_string())
+            assert len(outage) >= 2 and set(outage["source"]) == {"kline"}, why  # the minutes nobody saw
             ticks = m.history(
                 "AAPL.US", start=since, end=pd.Timestamp(stopped, unit="s", tz="UTC"), kind="ticks"
             )
