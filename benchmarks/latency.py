@@ -27,6 +27,7 @@ import threading
 import time
 from array import array
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -128,8 +129,11 @@ class _Watcher(threading.Thread):
                     times.append(t)
 
 
-def pipeline_latency(fh: Firehose, rate: float, frames: int, poll: float) -> Latency:
-    with running_pipeline(fh) as manager:
+def pipeline_latency(
+    fh: Firehose, rate: float, frames: int, poll: float, on_done: Any = None, **overrides: object
+) -> Latency:
+    """``on_done(manager)`` runs once every tick showed, before the pipeline stops."""
+    with running_pipeline(fh, **overrides) as manager:
         start = fh.cursor
         planned = fh.prepare(frames, rate=rate)
         watcher = _Watcher(manager, fh.codes, start, poll)
@@ -141,6 +145,8 @@ def pipeline_latency(fh: Firehose, rate: float, frames: int, poll: float) -> Lat
             if wait_final(manager, fh.expected(), timeout=60.0) is None:
                 print("  warning: the pipeline did not show every final tick within 60 s")
             time.sleep(0.05)
+            if on_done is not None:
+                on_done(manager)
         finally:
             watcher.stop.set()
             watcher.join()

@@ -69,7 +69,7 @@ class TickStore:
         clock: Callable[[], float] = time.time,
         to_processor: Callable[[object], None] = lambda m: None,
         note: Callable[[str], None] = lambda text: None,
-        flush_every: float = 0.25,
+        flush_every: float = 0.5,
     ) -> None:
         self.capacity = capacity
         self.layout = Layout(Path(directory).expanduser().absolute())
@@ -235,7 +235,7 @@ class TickStore:
         from feed.store import service
 
         ticks: list[Tick] = list(itertools.chain.from_iterable(b for _, b in batches))
-        table = schema.ticks_table(ticks)
+        table = schema.ticks_tables(ticks)
         groups = db.group(self.writer.con, table)
         fresh = {g[0] for g in groups} - self.seen
         if fresh:
@@ -252,8 +252,8 @@ class TickStore:
         self.agg.commit(plan)
         self.seen.update(plan.state)
         done = time.monotonic()
-        for offered in p.offered:
-            self.lags.add(done, done - offered)
+        if p.offered:  # the oldest batch of the flush waited longest: its lag bounds every tick's
+            self.lags.add(done, done - min(p.offered))
         c = self.counts
         c["written"] += p.count
         c["ticks"] += p.count

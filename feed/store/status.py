@@ -38,7 +38,7 @@ class StoreStatus:
     buffered: int = 0  # ticks waiting in memory for the disk
     dropped: int = 0  # ticks that did not fit the buffer (a full disk for too long)
     not_stored: int = 0  # ticks received while read-only (the writing process stores its own)
-    lag_p99: float | None = None  # seconds from the processor's hand-over to the commit, last minute
+    lag_p99: float | None = None  # seconds from hand-over to commit (oldest tick of each write), last minute
     retention_days: int = 30
     message: str = ""  # what happened, in a sentence (English); empty while all is well
     moved_aside: str | None = None  # where a corrupt database file was moved, this run
