@@ -28,7 +28,7 @@ def demo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     st.cache_resource.clear()
 
 
-def _run_until(at: AppTest, done, timeout: float = 20.0) -> AppTest:  # noqa: ANN001
+def _run_until(at: AppTest, done, timeout: float = 20.0) -> AppTest:
     deadline = time.monotonic() + timeout
     at.run()
     while not done(at) and time.monotonic() < deadline:
