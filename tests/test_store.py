@@ -244,7 +244,7 @@ def test_a_gap_that_cannot_be_filled_shows_as_a_gap_until_the_kline_comes(tmp_pa
                 p = m.history("AAPL.US", start=start)
                 return bool(len(p) > 3 and p["price"].isna().sum() == 1 and p["price"].notna().iloc[-1])
 
-            assert wait_until(broken, 10), m.history("AAPL.US", start=start)
+            assert wait_until(broken, 20), m.history("AAPL.US", start=start)
             path = m.history("AAPL.US", start=start)
             gap_at = path.index[path["price"].isna()][0]
             assert path["ts"].iloc[gap_at - 1] < path["ts"].iloc[gap_at] < path["ts"].iloc[gap_at + 1]
@@ -255,7 +255,7 @@ def test_a_gap_that_cannot_be_filled_shows_as_a_gap_until_the_kline_comes(tmp_pa
             time.sleep(3)  # it stays a gap as long as nothing can fill it
             assert m.history("AAPL.US", start=start)["price"].isna().sum() == 1
             blocked[0] = False
-            assert wait_until(lambda: not m.history("AAPL.US", start=start)["price"].isna().any(), 10)
+            assert wait_until(lambda: not m.history("AAPL.US", start=start)["price"].isna().any(), 20)
         finally:
             m.stop()
 
