@@ -11,8 +11,9 @@ import streamlit as st
 
 from ui.i18n import N_
 from ui.layout import setup_page
-from ui.live import feed_alerts, notify_events, render_quotes, render_summary
+from ui.live import feed_alerts, notify_events, render_quotes, render_summary, viewer_tz
 from ui.sidebar import markets_in
+from ui.store import render_export
 from ui.tables import SPARK_POINTS, quotes_table, snapshot_csv
 from ui.vocab import market_label
 from ui.watchlist import market_of
@@ -115,3 +116,4 @@ def live_quotes() -> None:
 
 
 st.fragment(live_quotes, run_every=state.run_every)()
+render_export(manager, state.watchlist, manager.status().store, dt.datetime.now(viewer_tz()[0]).date(), tr)

@@ -46,6 +46,9 @@ def bench_config(fh: Firehose, **overrides: object) -> FeedConfig:
         "request_interval": 0.05,
         "default_symbols": (),
         "max_watch": max(500, len(fh.codes)),
+        # The tick store is measured by benchmarks/store.py (on against off); the others
+        # measure the feed itself and write nothing to disk unless asked.
+        "data_dir": None,
     }
     values.update(overrides)
     return FeedConfig(**values)  # type: ignore[arg-type]

@@ -130,9 +130,16 @@ class _Watcher(threading.Thread):
 
 
 def pipeline_latency(
-    fh: Firehose, rate: float, frames: int, poll: float, setup: Callable[[FeedManager], object] | None = None
+    fh: Firehose,
+    rate: float,
+    frames: int,
+    poll: float,
+    setup: Callable[[FeedManager], object] | None = None,
+    on_done: Callable[[FeedManager], object] | None = None,
+    **overrides: object,
 ) -> Latency:
-    with running_pipeline(fh) as manager:
+    """``setup(manager)`` runs before the ticks, ``on_done(manager)`` once every tick showed."""
+    with running_pipeline(fh, **overrides) as manager:
         if setup is not None:
             setup(manager)
         start = fh.cursor
@@ -146,6 +153,8 @@ def pipeline_latency(
             if wait_final(manager, fh.expected(), timeout=60.0) is None:
                 print("  warning: the pipeline did not show every final tick within 60 s")
             time.sleep(0.05)
+            if on_done is not None:
+                on_done(manager)
         finally:
             watcher.stop.set()
             watcher.join()

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from feed.messages import FetchBars, LiveBars, Reply
+from feed.minutes import PARTIAL
 from feed.protocol.records import KLINE_SECONDS, KLINE_TYPES, Bar
 from feed.snapshot import Snapshot
 from feed.symbols import code_of
@@ -76,6 +77,46 @@ def merge_live(
     return [bars[k] for k in sorted(bars)]
 
 
+def stored_periods(points: Sequence[tuple], step: int, now_s: float) -> dict[int, Bar]:
+    """Ended periods of ``step`` seconds the store holds every minute of (quiet ones included,
+    none rebuilt from part of a minute): their bars come from our own ticks, not the K-line."""
+    by: dict[int, list[tuple]] = {}
+    for p in points:
+        by.setdefault(p[0] * 60 // step * step, []).append(p)
+    out = {}
+    for start, ms in by.items():
+        if len(ms) == step // 60 and start + step <= now_s and all(m[6] != PARTIAL for m in ms):
+            hi, lo = max(m[2] for m in ms), min(m[3] for m in ms)
+            out[start] = Bar(start, ms[0][1], hi, lo, ms[-1][4], sum(m[5] for m in ms))
+    return out
+
+
+def covers(points: Sequence[tuple], lo_s: float, now_s: float) -> bool:
+    """The store holds every ended minute from ``lo_s`` on: the server has nothing to add."""
+    have = {p[0] for p in points if p[6] != PARTIAL}
+    first, last = -(-int(lo_s) // 60), int(now_s // 60) - 1
+    return first <= last and all(m in have for m in range(first, last + 1))
+
+
+def _kline(run: Any, code: str, interval: str) -> Sequence[Bar]:
+    """AllTick's K-line (up to 500 bars), asked of the reference-data worker."""
+    reply = Reply()
+    run.refdata.submit(FetchBars(code, KLINE_TYPES[interval], MAX_BARS, reply))
+    kline = reply.wait(REPLY_TIMEOUT)
+    if isinstance(kline, Exception):
+        raise kline
+    if kline is None:
+        raise TimeoutError(f"bars({code!r}, {interval!r}): no answer from the HTTP API in {REPLY_TIMEOUT:g}s")
+    return kline
+
+
+def _merged(kline: Sequence[Bar], ours: dict[int, Bar]) -> list[Bar]:
+    """The server's bars, each period the store holds whole replaced by the store's."""
+    bars = {b.time_s: b for b in kline}
+    bars.update(ours)
+    return [bars[k] for k in sorted(bars)]
+
+
 def _same_day(start_s: int, trade_date: dt.date, snap: Snapshot, code: str) -> bool:
     market = snap.markets.get(code)
     return market is not None and dt.datetime.fromtimestamp(start_s, market.tz).date() == trade_date
@@ -105,6 +146,16 @@ class BarsApi:
     def _run_or_raise(self) -> Any:  # provided by FeedManager
         raise NotImplementedError
 
+    def _history_source(self) -> Any:  # provided by ReadApi / FeedManager
+        raise NotImplementedError
+
+    def _stored(self, code: str, lo_s: float, now_s: float) -> tuple[tuple, ...]:
+        """The store's minutes of ``code`` since ``lo_s`` (quiet ones filled); () when there are none."""
+        from feed.store.seeding import path_of
+
+        frame, lost = self._history_source().store_read("path", (code,), int(lo_s * 1000), int(now_s * 1000))
+        return path_of(frame, lost, code) if len(frame) else ()
+
     def bars(self, symbol: str, interval: str = "1m", start: Any = None, end: Any = None) -> pd.DataFrame:
         """OHLCV bars of a watched symbol: ``interval`` one of 1m, 5m, 15m, 30m, 1h, 1d, 1w.
 
@@ -120,18 +171,19 @@ class BarsApi:
         snap = run.processor.snapshot
         if code not in snap.markets:
             raise KeyError(f"not watched: {code} (subscribe first)")
-        reply = Reply()
-        run.refdata.submit(FetchBars(code, KLINE_TYPES[interval], MAX_BARS, reply))
-        kline = reply.wait(REPLY_TIMEOUT)
-        if isinstance(kline, Exception):
-            raise kline
-        if kline is None:
-            raise TimeoutError(
-                f"bars({code!r}, {interval!r}): no answer from the HTTP API in {REPLY_TIMEOUT:g}s"
-            )
         now_s = run.clock()
-        minutes: list = []
         step = KLINE_SECONDS.get(KLINE_TYPES[interval])
+        stored: tuple[tuple, ...] = ()
+        if step is not None:  # intraday: the store first, the server only for what it lacks
+            lo_s = _utc(start).timestamp() if start is not None else now_s - MAX_BARS * step
+            stored = self._stored(code, lo_s, now_s)
+            if stored and covers(stored, lo_s, now_s):
+                kline: Any = list(stored_periods(stored, step, now_s).values())
+            else:
+                kline = _merged(_kline(run, code, interval), stored_periods(stored, step, now_s))
+        else:
+            kline = _kline(run, code, interval)
+        minutes: list = []
         if step is not None:
             q = run.processor.snapshot.quotes.get(code)
             ref_s = q.time_ms // 1000 if q is not None else int(now_s)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-from feed.minutes import MinuteBar, MinuteSeries
+from feed.minutes import KLINE, QUIET, MinuteSeries
 from feed.protocol.codec import DropReason, Tick
 
 __all__ = ["MinutePath", "MinuteSeries", "Quote", "QuoteBook"]
@@ -51,6 +51,8 @@ class MinutePath(NamedTuple):
     ``closes`` is a private ``array('d')`` copy (8 bytes a minute, a quarter of a tuple of
     floats), never changed after publishing. The last minute is the one in progress when
     it was copied; readers put the live quote in its place (:func:`feed.view.path_points`).
+    A minute nobody saw (a gap: the app or the link was down and no K-line filled it) has
+    a NaN close.
     """
 
     first_min: int
@@ -74,6 +76,7 @@ class QuoteBook:
         self._pushed: dict[str, tuple[int, int]] = {}  # code -> (seq, time) of the last accepted push
         self._touched: set[str] = set()
         self._history_cap = history_cap
+        self._quiet_from: dict[str, int] = {}  # code -> first minute known streamed (see MinuteSeries)
 
     def watch(self, codes: Iterable[str]) -> None:
         """Set the watched codes; rows of unwatched codes are forgotten."""
@@ -84,6 +87,8 @@ class QuoteBook:
             self._held.pop(code, None)
         for code in [c for c in self._pushed if c not in self.watched]:
             del self._pushed[code]
+        for code in [c for c in self._quiet_from if c not in self.watched]:
+            del self._quiet_from[code]
 
     def apply(self, ticks: Iterable[Tick], received: float, source: str = SOURCE_PUSH) -> list[Tick]:
         """Apply a batch in arrival order; return the pushed trades accepted, in that order.
@@ -117,12 +122,10 @@ class QuoteBook:
             if push:
                 last = pushed.get(code)
                 if last is not None and (seq <= last[0] or time_ms < last[1]):
-                    if seq == last[0] and time_ms == last[1]:
-                        drops[DropReason.DUPLICATE] += 1
-                        continue
-                    if seq < last[0] or time_ms < last[1]:
-                        drops[DropReason.OUT_OF_ORDER] += 1
-                        continue
+                    # Strictly newer seq, never older time: what strategies are promised.
+                    same = seq == last[0] and time_ms == last[1]
+                    drops[DropReason.DUPLICATE if same else DropReason.OUT_OF_ORDER] += 1
+                    continue
                 if band is not None and held is not None and not self._in_band(t, held, band):
                     continue
                 pushed[code] = (seq, time_ms)
@@ -132,7 +135,7 @@ class QuoteBook:
             quotes[code] = _new_tuple(Quote, (code, price, seq, time_ms, volume, received, source))
             series = history.get(code)
             if series is None:
-                series = history[code] = MinuteSeries(self._history_cap)
+                series = history[code] = self._series(code)
             series.update(time_ms // 60_000, price, volume)
             touched.add(code)
             applied += 1
@@ -164,17 +167,30 @@ class QuoteBook:
         self._held[t.code] = t
         return False
 
-    def minute_bars(self, code: str, since: int | None = None) -> list[MinuteBar]:
+    def minute_bars(self, code: str, since: int | None = None) -> list[tuple]:
+        """``(minute, o, h, l, c, v, rank)`` from ``since``; gaps left out (see :mod:`feed.minutes`)."""
         series = self.history.get(code)
-        return series.bars(since) if series is not None else []
+        return series.ranked(since) if series is not None else []
 
-    def seed_history(self, code: str, points: Iterable[MinuteBar]) -> None:
+    def seed_history(self, code: str, points: Iterable[tuple], rank: int = KLINE, holes: int = QUIET) -> None:
+        """Merge K-line or stored minute bars under the live ones (see :meth:`MinuteSeries.seed`)."""
         if code not in self.watched:
             return
         series = self.history.get(code)
         if series is None:
-            series = self.history[code] = MinuteSeries(self._history_cap)
-        series.seed(points)
+            series = self.history[code] = self._series(code)
+        series.seed(points, rank, holes)
+
+    def set_quiet_from(self, codes: Iterable[str], minute: int) -> None:
+        """From ``minute`` on, these codes were streamed: minutes without trades are quiet, not gaps."""
+        for code in codes:
+            self._quiet_from[code] = minute
+            series = self.history.get(code)
+            if series is not None:
+                series.quiet_from = minute
+
+    def _series(self, code: str) -> MinuteSeries:
+        return MinuteSeries(self._history_cap, self._quiet_from.get(code, 0))
 
     def publish_quotes(self) -> Mapping[str, Quote]:
         return MappingProxyType(dict(self.quotes))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from feed.protocol.plans import Plan, plan_named
 from feed.symbols import parse_watchlist
 
-__all__ = ["DEFAULT_SYMBOLS", "FeedConfig", "RedactFilter", "redact"]
+__all__ = ["DEFAULT_SYMBOLS", "FeedConfig", "RedactFilter", "data_dir_from", "redact", "retention_from"]
 
 # The seed article's four rows first, then a US + HK mix with a dual-listed pair.
 DEFAULT_SYMBOLS: tuple[str, ...] = (
@@ -35,9 +35,35 @@ DEFAULT_SYMBOLS: tuple[str, ...] = (
 )
 
 DEFAULT_WS_BASE = "wss://quote.alltick.co"
+DEFAULT_DATA_DIR = "./data"  # the tick store's directory; QUOTES_DATA_DIR=off disables it
+DEFAULT_RETENTION_DAYS = 30
 DEFAULT_HTTP_BASE = "https://quote.alltick.co"
 
 _TOKEN_IN_URL = re.compile(r"(token=)[^&\s'\"]+", re.IGNORECASE)
+
+
+def data_dir_from(env: Mapping[str, str] | None = None) -> str | None:
+    """``QUOTES_DATA_DIR`` (default ``./data``); ``off`` (or ``none``, ``0``, ``false``) disables it."""
+    env = os.environ if env is None else env
+    raw = (env.get("QUOTES_DATA_DIR") or "").strip()
+    if raw.lower() in ("off", "none", "0", "false", "no"):
+        return None
+    return raw or DEFAULT_DATA_DIR
+
+
+def retention_from(env: Mapping[str, str] | None = None) -> int:
+    """``QUOTES_RETENTION_DAYS`` (default 30): days of ticks and bars the store keeps."""
+    env = os.environ if env is None else env
+    raw = (env.get("QUOTES_RETENTION_DAYS") or "").strip()
+    if not raw:
+        return DEFAULT_RETENTION_DAYS
+    try:
+        days = int(raw)
+    except ValueError:
+        raise ValueError(f"QUOTES_RETENTION_DAYS: {raw!r} is not a whole number of days") from None
+    if days < 1:
+        raise ValueError(f"QUOTES_RETENTION_DAYS: {days} must be at least 1")
+    return days
 
 
 def redact(text: object, token: str | None = None) -> str:
@@ -90,6 +116,11 @@ class FeedConfig:
 
     # Cross-listed pairs of the operator's own, besides the packaged file (QUOTES_PAIRS_FILE).
     pairs_file: str | None = None
+    # The tick store (feed/store): a DuckDB file under data_dir; None disables it. The
+    # defaults read QUOTES_DATA_DIR / QUOTES_RETENTION_DAYS when the config is made.
+    data_dir: str | None = field(default_factory=data_dir_from)
+    retention_days: int = field(default_factory=retention_from)
+    store_buffer: int = 250_000  # ticks held in memory while the disk is slow or full
 
     # Demo mode: the simulator's seed and whether its markets trade around the clock.
     simulator_seed: int = 0
@@ -110,7 +141,7 @@ class FeedConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> FeedConfig:
-        """Read ``ALLTICK_*`` and ``QUOTES_SYMBOLS``; bad values raise ValueError naming the variable."""
+        """Read ``ALLTICK_*`` and ``QUOTES_*``; bad values raise ValueError naming the variable."""
         env = os.environ if env is None else env
         token = (env.get("ALLTICK_TOKEN") or "").strip() or None
         plan = (env.get("ALLTICK_PLAN") or "free").strip().lower()
@@ -129,6 +160,8 @@ class FeedConfig:
             "ws_base": (env.get("ALLTICK_WS_BASE") or DEFAULT_WS_BASE).rstrip("/"),
             "http_base": (env.get("ALLTICK_HTTP_BASE") or DEFAULT_HTTP_BASE).rstrip("/"),
             "pairs_file": (env.get("QUOTES_PAIRS_FILE") or "").strip() or None,
+            "data_dir": data_dir_from(env),
+            "retention_days": retention_from(env),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ from feed.model import ConnectionStatus, FeedStatus, Freshness, Readiness
 from feed.protocol.plans import Plan
 from feed.refdata import RefDataStatus
 from feed.snapshot import Snapshot
+from feed.store.status import StoreStatus
 
 __all__ = ["build_status", "readiness", "status_of"]
 
@@ -35,29 +36,10 @@ def build_status(
     errors: Mapping[str, int],
     notices: tuple[str, ...] = (),
     sinks: Mapping[str, Mapping[str, int]] | None = None,
+    store: StoreStatus | None = None,
 ) -> FeedStatus:
-    rows = []
     drops: Counter[str] = Counter(snap.drops)
-    for s in links:
-        drops.update(s.rejected)
-        rows.append(
-            ConnectionStatus(
-                name=s.name,
-                endpoint=s.endpoint,
-                state=s.state,
-                markets=s.markets,
-                symbols=s.symbols,
-                not_streamed=tuple(
-                    c for c in snap.watched if c in snap.not_streamed and _in(snap, c, s.markets)
-                ),
-                messages=s.messages,
-                msgs_per_s=s.msgs_per_s,
-                reconnects=s.reconnects,
-                last_error=s.last_error,
-                connected_since=s.connected_since,
-                last_message_at=s.last_message_at,
-            )
-        )
+    rows = _connection_rows(snap, links, drops)
     all_errors = Counter({k: v for k, v in errors.items() if v})
     all_errors.update(snap.errors)
     if refdata.errors:
@@ -83,7 +65,36 @@ def build_status(
         pending_cause=refdata.cause,
         notices=notices,
         sinks={k: dict(v) for k, v in (sinks or {}).items()},
+        store=store or StoreStatus(),
     )
+
+
+def _connection_rows(
+    snap: Snapshot, links: Sequence[LinkStats], drops: Counter[str]
+) -> list[ConnectionStatus]:
+    """One row per link; each link's rejected frames are added to ``drops``."""
+    rows = []
+    for s in links:
+        drops.update(s.rejected)
+        rows.append(
+            ConnectionStatus(
+                name=s.name,
+                endpoint=s.endpoint,
+                state=s.state,
+                markets=s.markets,
+                symbols=s.symbols,
+                not_streamed=tuple(
+                    c for c in snap.watched if c in snap.not_streamed and _in(snap, c, s.markets)
+                ),
+                messages=s.messages,
+                msgs_per_s=s.msgs_per_s,
+                reconnects=s.reconnects,
+                last_error=s.last_error,
+                connected_since=s.connected_since,
+                last_message_at=s.last_message_at,
+            )
+        )
+    return rows
 
 
 def status_of(run: Any, snap: Snapshot, config: FeedConfig, sinks: Sequence[Any] = ()) -> FeedStatus:
@@ -95,6 +106,7 @@ def status_of(run: Any, snap: Snapshot, config: FeedConfig, sinks: Sequence[Any]
             snap, (), demo=config.demo, plan=plan, refdata=RefDataStatus(), errors={}, sinks=sink_stats
         )
     errors = {"supervisor": run.supervisor.errors, "view": run.view.errors}
+    store = run.store.status if run.store is not None else StoreStatus()
     errors.update({f"{name} thread died": 1 for name, part in run.parts.items() if not part.alive})
     return build_status(
         snap,
@@ -105,16 +117,8 @@ def status_of(run: Any, snap: Snapshot, config: FeedConfig, sinks: Sequence[Any]
         errors=errors,
         notices=calendars.horizon_notices(snap.markets.values()),
         sinks=sink_stats,
+        store=store,
     )
-
-
-def _sink_row(stats: Any) -> dict[str, int]:
-    return {
-        "delivered": stats.delivered,
-        "dropped": stats.dropped,
-        "errors": stats.errors,
-        "buffered": stats.buffered,
-    }
 
 
 def _sink_row(stats: Any) -> dict[str, int]:

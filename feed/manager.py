@@ -26,6 +26,7 @@ from feed.bars import BarsApi
 from feed.config import FeedConfig
 from feed.dispatch import TickApi
 from feed.health import status_of
+from feed.history import DiskSource, RunSource
 from feed.messages import AddSink, RemoveSink, Reply, SetWatch
 from feed.model import FeedStatus
 from feed.premium_api import PremiumApi
@@ -209,6 +210,10 @@ class FeedManager(ReadApi, TickApi, BarsApi, PremiumApi):
     def _watching(self, codes: list[str]) -> bool:
         run = self._holder.run
         return run is not None and set(codes) <= set(run.supervisor.watched)
+
+    def _history_source(self) -> Any:
+        run = self._holder.run
+        return RunSource(run) if run is not None else DiskSource(self.config.data_dir, self._clock)
 
     def _clocks(self) -> dict[str, calendars.MarketClock] | None:
         run = self._holder.run

@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from feed.store.status import StoreStatus
+
 __all__ = [
     "SNAPSHOT_COLUMNS",
     "ConnectionState",
@@ -67,6 +69,7 @@ class EventKind(StrEnum):
     RATE_LIMITED = "rate limited"
     SERVER_ERROR = "server error"  # the server answered an error we have no better name for
     ERROR = "error"  # a bug of ours, caught and counted: the feed kept going
+    STORE = "tick store"  # the tick store paused, resumed, moved a corrupt file aside, went read-only
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,7 @@ class FeedStatus:
     notices: tuple[str, ...] = ()  # standing warnings, e.g. a market's known holidays ending soon
     sinks: dict[str, dict[str, int]] = field(default_factory=dict)  # tick consumers: delivered/dropped
     source: str = "local"  # "local": this process's feed; "redis": a quote service
+    store: StoreStatus = field(default_factory=StoreStatus)  # the tick store: mode, size, oldest date…
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from dataclasses import replace
 from types import MappingProxyType
 
 from feed.book import SOURCE_HTTP, QuoteBook
+from feed.continuity import Continuity
 from feed.daystats import DayStats
 from feed.events import EventLog
 from feed.ingest import IngestQueue
@@ -49,6 +50,7 @@ from feed.protocol.codec import Tick
 from feed.reference import ReferenceData
 from feed.sinks import Batch
 from feed.snapshot import EMPTY, Snapshot
+from feed.store.messages import StoredPath
 from feed.worker import Worker
 
 __all__ = ["Processor"]
@@ -70,6 +72,7 @@ class Processor(Worker):
         bad_print_band: float | None = None,
         clock: Callable[[], float] = time.time,
         on_publish: Callable[[Snapshot], None] | None = None,
+        to_store: Callable[[object], None] | None = None,
     ) -> None:
         self._ingest = ingest
         self._send_job = jobs
@@ -81,6 +84,7 @@ class Processor(Worker):
         self._on_publish = on_publish
         super().__init__("feed-processor")
         self._book = QuoteBook(bad_print_band=bad_print_band)
+        self._paths_kept = Continuity(self._book, to_store=to_store, clock=clock)  # restarts, lost links
         self._ref = ReferenceData()
         self._sinks: list = []
         self._events = EventLog(token)
@@ -91,6 +95,7 @@ class Processor(Worker):
         self._recovering: dict[str, tuple[float, set[str]]] = {}
         self._seeded: set[str] = set()
         self._paths: dict = {}
+        self._path_versions: dict[str, int] = {}
         self._auth_error: str | None = None
         self._dirty = True  # reference maps changed: rebuild their published copies
         self._published_refs: tuple = ()
@@ -178,11 +183,11 @@ class Processor(Worker):
                 self._guard("sink offer", sink.offer, batch)
 
     def _refresh_path(self, code: str) -> None:
-        held = self._paths.get(code)
         series = self._book.history.get(code)
         if series is None:
             return
-        if held is None or len(held.closes) != len(series) or held.first_min != series.first_min:
+        if self._path_versions.get(code) != series.version:
+            self._path_versions[code] = series.version
             self._paths[code] = self._book.path(code)
             self._dirty = True
 
@@ -197,8 +202,8 @@ class Processor(Worker):
             self._on_daily(msg)
         elif isinstance(msg, NamesFetched):
             self._dirty |= self._ref.on_names(msg.infos)
-        elif isinstance(msg, PathFetched):
-            self._book.seed_history(msg.code, msg.points)
+        elif isinstance(msg, PathFetched | StoredPath):  # minute bars: the K-line's, or the store's
+            self._paths_kept.path(msg, self._watch.markets)
             self._refresh_path(msg.code)
         elif isinstance(msg, CodesRejected):
             self._on_rejected(msg)
@@ -222,12 +227,12 @@ class Processor(Worker):
         before = set(self._watch.watched)
         self._watch = msg
         self._book.watch(msg.watched)
-        now_set = set(msg.watched)
-        gone = before - now_set
+        gone = before - set(msg.watched)
         self._days.forget(gone)
         for code in gone:
             self._seeded.discard(code)
             self._paths.pop(code, None)
+            self._path_versions.pop(code, None)
         if self._ref.forget(gone, time.monotonic()):
             self._to_supervisor(CodesInvalid(MappingProxyType(dict(self._ref.invalid))))
         self._seed([c for c in msg.watched if c not in self._seeded])
@@ -238,6 +243,7 @@ class Processor(Worker):
         if codes:
             self._seeded.update(codes)
             self._outbox += self._ref.seed_jobs(codes, self._watch.markets, self._now())
+            self._outbox += self._paths_kept.seeding(codes, self._watch.markets)  # stored day, K-line
 
     def _on_daily(self, msg: DailyFetched) -> None:
         markets = self._watch.markets
@@ -282,6 +288,7 @@ class Processor(Worker):
 
     def _on_links(self, msg: LinksChanged) -> None:
         self._links = msg.by_market
+        self._outbox.extend(self._paths_kept.links(msg.by_market, self._watch.markets))
         if any(v.state is ConnectionState.LIVE for v in msg.by_market.values()):
             self._auth_error = None
         self._dirty = True

@@ -8,13 +8,16 @@ for a reader that gets its state from elsewhere (a quote service over Redis).
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import pandas as pd
 
 from feed import calendars
 from feed.health import readiness
+from feed.history import KINDS, Source, export_frame, history_of, resolve
 from feed.model import FeedStatus, NotReady, Readiness
 from feed.snapshot import Snapshot
 from feed.symbols import code_of, symbol_list
@@ -73,13 +76,49 @@ class ReadApi:
             raise KeyError(f"not watched: {', '.join(unknown)} (subscribe first)")
         return built.frame.take([built.index[c] for c in dict.fromkeys(codes)]).reset_index(drop=True)
 
-    def history(self, symbol: str) -> pd.DataFrame:
-        """Today's path: minute closes, then the latest price (``ts``, ``price``)."""
-        snap = self._state()
+    def _history_source(self) -> Source:
+        raise NotImplementedError
+
+    def history(self, symbol: str, start: Any = None, end: Any = None, kind: str = "path") -> pd.DataFrame:
+        """A symbol's day, or the ticks and minute bars stored for any range.
+
+        ``kind="path"`` (the default): today's path of a watched symbol, minute closes then
+        the latest price (``ts``, ``price``); minutes nobody saw are one NaN row (a break).
+        ``kind="ticks"``: every stored tick (``ts``, ``seq``, ``price``, ``volume``).
+        ``kind="1m"``: minute bars (``ts``, ``open``, ``high``, ``low``, ``close``, ``volume``,
+        ``trades``, ``source`` "ticks" or "kline", ``complete``) from the store and memory.
+        ``start``/``end``: anything ``pd.Timestamp`` takes (naive is UTC) or a date (market
+        time); both included; the default is the symbol's trading day so far.
+        """
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
         code = code_of(symbol)
+        if kind != "path":
+            return history_of(self._history_source(), code, start, end, kind)
+        snap = self._state()
         if code not in snap.markets:
             raise KeyError(f"not watched: {code} (subscribe first)")
-        return history_frame(path_points(snap, code))
+        frame = history_frame(path_points(snap, code))
+        if start is not None or end is not None:
+            lo, hi = resolve(snap.markets[code], start, end, self._clock())
+            ms = frame["ts"].dt.as_unit("ms").astype("int64")
+            frame = frame[(ms >= lo) & (ms <= hi)].reset_index(drop=True)
+        return frame
+
+    def export(
+        self,
+        symbols: Iterable[str] | str | None = None,
+        first: dt.date | None = None,
+        last: dt.date | None = None,
+        kind: str = "ticks",
+    ) -> pd.DataFrame:
+        """What ``python -m feed export`` writes: each symbol's ``history(kind=...)`` over the
+        days ``first``..``last`` in its market's time (default: its trading day today), with a
+        ``symbol`` column; ``symbols=None`` exports every symbol stored over those days."""
+        if kind not in ("ticks", "1m"):
+            raise ValueError(f"kind must be ticks or 1m, not {kind!r}")
+        codes = None if symbols is None else [code_of(s) for s in symbol_list(symbols)]
+        return export_frame(self._history_source(), codes, first, last, kind)
 
     def sparklines(self, symbols: Iterable[str], points: int = 120) -> dict[str, list[float]]:
         """Today's path per symbol thinned to ``points`` values, ending on the newest."""

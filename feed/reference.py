@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from feed import calendars
-from feed.messages import DailyFetched, FetchDaily, FetchNames, FetchPath, FetchPrices, Job
+from feed.messages import DailyFetched, FetchDaily, FetchNames, FetchPrices, Job
 from feed.model import PrevClose
 from feed.prevclose import prev_close
 from feed.protocol.records import Bar, StaticInfo
@@ -117,7 +117,8 @@ class ReferenceData:
         return FetchDaily((code,), {code: day})
 
     def seed_jobs(self, codes: list[str], markets: Mapping[str, Market], now: dt.datetime) -> list[Job]:
-        """What new rows need, in priority order: last trade, previous close, name, path."""
+        """What new rows need, in priority order: last trade, previous close, name (their
+        path comes from the store first, then the K-line: :class:`feed.continuity.Continuity`)."""
         jobs: list[Job] = [FetchPrices(tuple(codes))]
         daily = [c for c in codes if c not in self.daily]
         if daily:
@@ -125,7 +126,7 @@ class ReferenceData:
         names = [c for c in codes if markets[c].endpoint is Endpoint.STOCK and c not in self.names]
         if names:
             jobs.append(FetchNames(tuple(names)))
-        return jobs + [FetchPath(code) for code in codes]
+        return jobs
 
     # --- names and bad codes -----------------------------------------------------------
 

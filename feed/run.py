@@ -19,7 +19,8 @@ from typing import Any
 from feed.config import FeedConfig
 from feed.http import AllTickHttp
 from feed.ingest import IngestQueue
-from feed.messages import AddSink
+from feed.messages import AddSink, FeedNote
+from feed.model import EventKind
 from feed.processor import Processor
 from feed.refdata import RefData
 from feed.snapshot import Snapshot
@@ -53,6 +54,7 @@ class FeedRun:
             ws_base, http_base = self.simulator.ws_base, self.simulator.http_base
         self.token = token
         self._sinks = sinks
+        self.store = self._make_store(config, clock)
         plan = config.plan_limits
         self._stop = threading.Event()
         self.ingest = IngestQueue(config.queue_capacity)
@@ -72,6 +74,7 @@ class FeedRun:
             bad_print_band=config.bad_print_band,
             clock=clock,
             on_publish=lambda s: self.view.notify(s),
+            to_store=self.store.submit if self.store is not None else None,
         )
         self.view = ViewBuilder(
             lambda: self.processor.snapshot,
@@ -91,16 +94,37 @@ class FeedRun:
             nudge_refdata=self.refdata.nudge,
         )
 
+    def _make_store(self, config: FeedConfig, clock: Callable[[], float]) -> Any:
+        """The tick store (a sink with its own thread), unless ``QUOTES_DATA_DIR=off``."""
+        if not config.data_dir:
+            return None
+        from feed.store.sink import TickStore  # loads DuckDB
+
+        return TickStore(
+            config.data_dir,
+            retention_days=config.retention_days,
+            capacity=config.store_buffer,
+            clock=clock,
+            to_processor=lambda m: self.processor.submit(m),
+            note=lambda text: self.processor.submit(FeedNote(EventKind.STORE, "store", text)),
+        )
+
     @property
     def parts(self) -> dict[str, Any]:
-        return {
+        parts = {
             "supervisor": self.supervisor,
             "processor": self.processor,
             "refdata": self.refdata,
             "view": self.view,
         }
+        if self.store is not None:
+            parts["store"] = self.store
+        return parts
 
     def start(self) -> None:
+        if self.store is not None:
+            self.store.start()
+            self.processor.submit(AddSink(self.store))
         for sink in self._sinks:
             sink.start()
             self.processor.submit(AddSink(sink))
@@ -118,7 +142,11 @@ class FeedRun:
         self.view.stop()
         for sink in self._sinks:
             sink.stop()
-        for part in (self.processor, self.refdata, self.view, *self._sinks):
+        if self.store is not None:  # after the processor's last batch: the store writes them all
+            self.processor.join(max(0.1, deadline - time.monotonic() - 0.7))
+            self.store.stop()
+        stores = () if self.store is None else (self.store,)
+        for part in (self.processor, self.refdata, self.view, *self._sinks, *stores):
             part.join(max(0.1, deadline - time.monotonic()))
         stuck = [name for name, part in self.parts.items() if part.alive]
         if stuck:

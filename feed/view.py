@@ -38,6 +38,7 @@ __all__ = [
     "phase_freshness",
     "quote_currency",
     "sparkline",
+    "thin",
 ]
 
 _PHASE_FRESHNESS = {
@@ -195,27 +196,62 @@ def path_points(snap: Snapshot, code: str) -> list[tuple[int, float]]:
     """``(epoch ms, price)``: completed minutes at their minute, then the live quote.
 
     The minute in progress is represented by the quote itself (at its own time), never
-    by a minute close too, so the path has no duplicated last minute.
+    by a minute close too, so the path has no duplicated last minute. A run of minutes
+    nobody saw (a gap) becomes one NaN point at its first minute: a break in the line,
+    never a straight line across it.
     """
     path = snap.paths.get(code)
     q = snap.quotes.get(code)
     points = path.points() if path is not None else []
-    if q is None:
-        return [(m * 60_000, p) for m, p in points]
-    current = q.time_ms // 60_000
-    out = [(m * 60_000, p) for m, p in points if m < current]
-    out.append((q.time_ms, q.price))
+    current = q.time_ms // 60_000 if q is not None else None
+    out: list[tuple[int, float]] = []
+    in_gap = False
+    for m, p in points:
+        if current is not None and m >= current:
+            break
+        if p != p:  # NaN: a gap
+            if out and not in_gap:
+                out.append((m * 60_000, math.nan))
+            in_gap = True
+            continue
+        in_gap = False
+        out.append((m * 60_000, p))
+    if q is not None:
+        out.append((q.time_ms, q.price))
     return out
 
 
 def sparkline(snap: Snapshot, code: str, points: int) -> list[float]:
-    """Today's path thinned to ``points`` values, first and newest kept."""
-    closes = [p for _, p in path_points(snap, code)]
-    n = len(closes)
-    if n > points > 1:
+    """Today's path thinned to ``points`` values, first and newest kept; a gap stays a NaN."""
+    return thin([p for _, p in path_points(snap, code)], points)
+
+
+def thin(values: list[float], points: int) -> list[float]:
+    """About ``points`` evenly spaced values; a NaN (a gap) between two picks is kept as one NaN."""
+    n = len(values)
+    if n <= points or points < 2:
+        return list(values)
+    nans = [0]
+    for v in values:
+        nans.append(nans[-1] + (v != v))
+    if not nans[-1]:
         step = (n - 1) / (points - 1)
-        closes = [closes[round(i * step)] for i in range(points)]
-    return closes
+        return [values[round(i * step)] for i in range(points)]
+    step = (n - 1) / (points - 1)
+    out: list[float] = []
+    prev = -1
+    for i in range(points):
+        k = round(i * step)
+        v = values[k]
+        if nans[k + 1] - nans[prev + 1]:
+            if out and out[-1] == out[-1]:
+                out.append(math.nan)
+            if v == v:
+                out.append(v)
+        else:
+            out.append(v)
+        prev = k
+    return out
 
 
 def history_frame(points: Iterable[tuple[int, float]]) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from ui.health import HEADERS, clocks_frame, connections_frame, drops_frame, eve
 from ui.i18n import N_
 from ui.layout import setup_page
 from ui.live import auth_banner, feed_alerts, notify_events, viewer_tz
+from ui.store import render_store_banner, store_figures
 from ui.watchlist import escape_markdown
 
 page = setup_page(
@@ -45,6 +46,7 @@ def live_health() -> None:
         feed_alerts(view.snapshot(codes, status), status, tr, key="health_alerts")
     else:
         auth_banner(status, tr)
+        render_store_banner(status.store, tr)
 
     live_conns = sum(1 for c in status.connections if str(c.state) == "live")
     cols = st.columns(5)
@@ -100,6 +102,12 @@ def live_health() -> None:
         st.warning(tr._("Market clocks unavailable: {error}", error=escape_markdown(str(exc)[:200])))
     else:
         _table(clocks, "health_clocks", tr._("No market clocks."))
+
+    st.subheader(tr._("Tick store"), anchor=False)
+    for col, (label, value, hint) in zip(st.columns(5), store_figures(status.store, tr), strict=True):
+        col.metric(label, value, border=True, help=hint or None)
+    if status.store.message:
+        st.caption(escape_markdown(status.store.message))
 
     st.subheader(tr._("Recent events"), anchor=False)
     _table(

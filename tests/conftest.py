@@ -33,6 +33,14 @@ def _no_real_token(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(key, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _store_in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The tick store is on by default (``./data``): every test gets its own directory instead,
+    so no test writes into the repository or reads another test's ticks."""
+    monkeypatch.setenv("QUOTES_DATA_DIR", str(tmp_path_factory.mktemp("store")))
+    monkeypatch.delenv("QUOTES_RETENTION_DAYS", raising=False)
+
+
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
     options = {"tick_interval": 0.1, "min_request_interval": 0.2, "heartbeat_timeout": 3.0}

@@ -19,7 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli(*args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ALLTICK_", "QUOTES_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ALLTICK_", "QUOTES_")) or k == "QUOTES_DATA_DIR"  # the test's own store
+    }
     return subprocess.run(
         [sys.executable, "-m", "feed", *args],
         cwd=ROOT,
@@ -107,7 +111,11 @@ def test_empty_or_malformed_symbols_are_bad_usage(symbols):
 
 
 def test_ctrl_c_during_warm_up_exits_130_without_a_traceback():
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ALLTICK_", "QUOTES_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ALLTICK_", "QUOTES_")) or k == "QUOTES_DATA_DIR"  # the test's own store
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "feed", "snapshot", "--symbols", "AAPL.US", "--wait", "30"],
         cwd=ROOT,

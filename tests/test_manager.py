@@ -60,7 +60,11 @@ def test_article_rows_give_exact_percent_changes(sim, make_manager):
 
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``python -m feed ARGS`` in a clean environment (no developer token), plus ``env``."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ALLTICK_", "QUOTES_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ALLTICK_", "QUOTES_")) or k == "QUOTES_DATA_DIR"  # the test's own store
+    }
     return subprocess.run(
         [sys.executable, "-m", "feed", *args],
         cwd=ROOT,

@@ -21,7 +21,11 @@ def test_the_readme_has_strategy_examples():
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"block-{i}" for i in range(len(BLOCKS))])
 def test_readme_block_runs(block: str):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ALLTICK_", "QUOTES_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ALLTICK_", "QUOTES_")) or k == "QUOTES_DATA_DIR"  # the test's own store
+    }
     out = subprocess.run(
         [sys.executable, "-c", block], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=90
     )

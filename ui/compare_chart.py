@@ -56,19 +56,19 @@ def compare_frame(
     ``time`` is wall-clock time in ``tz`` (naive), so the chart shows the viewer's
     clock whatever zone the browser is in. Symbols without a usable previous close are
     left out: a % move needs a base. ``label_pct`` is set on each line's last point
-    only: where its end label goes, moved apart from the others (:func:`dodge`).
+    only: where its end label goes, moved apart from the others (:func:`dodge`). A NaN
+    price inside a path (a gap) is kept as a NaN row, where the chart breaks the line.
     """
     parts = []
     for symbol, hist in histories.items():
         base = prev_closes.get(symbol)
         if hist is None or hist.empty or base is None or not base > 0:
             continue
-        h = hist.dropna(subset=["price"])
+        h = _trimmed(hist)
         if h.empty:
             continue
         if len(h) > max_points:
-            step = (len(h) - 1) / (max_points - 1)
-            h = h.iloc[[round(i * step) for i in range(max_points)]]
+            h = h.iloc[_thin_keeping_gaps(h["price"].isna().to_numpy(), max_points)]
         ts = pd.to_datetime(h["ts"], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
         parts.append(
             pd.DataFrame(
@@ -100,6 +100,24 @@ def compare_frame(
     frame["label_pct"] = np.nan
     frame.loc[last.to_numpy(), "label_pct"] = placed
     return frame
+
+
+def _trimmed(hist: pd.DataFrame) -> pd.DataFrame:
+    """The path without NaN rows at its ends; a NaN inside (a gap the feed could not fill) stays."""
+    valid = hist["price"].notna().to_numpy()
+    if not valid.any():
+        return hist.iloc[0:0]
+    first, last = int(valid.argmax()), len(valid) - int(valid[::-1].argmax())
+    return hist.iloc[first:last]
+
+
+def _thin_keeping_gaps(gap: np.ndarray, points: int) -> list[int]:
+    """About ``points`` evenly spaced rows, and every gap row: thinning never bridges a break."""
+    n = len(gap)
+    step = (n - 1) / (points - 1)
+    picks = {round(i * step) for i in range(points)}
+    picks.update(int(i) for i in np.flatnonzero(gap))
+    return sorted(picks)
 
 
 def dodge(
@@ -216,7 +234,8 @@ def _compare_template(
     ]
     lines = (
         alt.Chart()
-        .mark_line(strokeWidth=2, interpolate="linear")
+        # A NaN price (minutes nobody saw) breaks the line there: never a straight line across it.
+        .mark_line(strokeWidth=2, interpolate="linear", invalid="break-paths-show-domains")
         .encode(x=x, y=y, color=series, tooltip=tooltip)
     )
     zero = (

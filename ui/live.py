@@ -21,6 +21,7 @@ from ui.colors import Convention
 from ui.format import format_pct
 from ui.health import clock_line, invalid_reason, new_events, not_streamed, toast_for
 from ui.i18n import EN, Translator
+from ui.store import render_store_banner
 from ui.tables import COLUMN_LABELS, market_summary, style_quotes
 from ui.vocab import market_short
 from ui.watchlist import escape_markdown, shorten, summarise
@@ -119,8 +120,9 @@ def auth_banner(status: FeedStatus, tr: Translator = EN) -> None:
 
 
 def feed_alerts(snapshot: pd.DataFrame, status: FeedStatus, tr: Translator = EN, key: str = "alerts") -> None:
-    """A refused token, then the watched codes AllTick refused, then those over the plan's cap."""
+    """A refused token, the tick store's troubles, the codes AllTick refused, those over the plan's cap."""
     auth_banner(status, tr)
+    render_store_banner(status.store, tr)
     stream_notice(snapshot, status, tr, key=key)
 
 

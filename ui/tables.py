@@ -100,7 +100,10 @@ def sparkline(history: pd.DataFrame | None, points: int = SPARK_POINTS) -> list[
     """Evenly thinned prices of today's path, always ending on the newest one."""
     if history is None or history.empty or "price" not in history:
         return []
-    prices = history["price"].dropna()
+    prices = history["price"]
+    gaps = prices.isna().to_numpy()
+    if gaps.any():  # the grid's line cannot break: it draws the path since the last gap
+        prices = prices.iloc[len(gaps) - int(gaps[::-1].argmax()) :] if not gaps[-1] else prices.iloc[0:0]
     n = len(prices)
     if n <= points:
         return [float(p) for p in prices]
@@ -122,8 +125,10 @@ def display_names(snapshot: pd.DataFrame, tr: Translator = EN) -> pd.Series:
 
 def _spark_values(values: list[float], prev: float, decimals: int) -> list[float]:
     """A sparkline as today's % path since the previous close, rounded: the same shape
-    as the prices (a positive affine map), and short numbers for the accessible table."""
-    thinned = _thin(values, SPARK_POINTS)
+    as the prices (a positive affine map), and short numbers for the accessible table.
+    The grid's line cannot break, so a path with a gap (NaN) is drawn from after it."""
+    cut = max((i for i, v in enumerate(values) if v != v), default=-1)
+    thinned = _thin(values[cut + 1 :], SPARK_POINTS)
     if prev > 0 and not math.isnan(prev):
         return [round((v / prev - 1.0) * 100.0, 2) for v in thinned]
     return [round(v, decimals) for v in thinned]

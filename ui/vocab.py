@@ -79,6 +79,7 @@ EVENT_KINDS: dict[str, tuple[str, str]] = {
     EventKind.RATE_LIMITED: NP_("event", "rate limited"),
     EventKind.SERVER_ERROR: NP_("event", "server error"),
     EventKind.ERROR: NP_("event", "error"),
+    EventKind.STORE: NP_("event", "tick store"),
 }
 
 PHASES: dict[str, tuple[str, str]] = {
@@ -207,4 +208,6 @@ def connection_label(tr: Translator, name: str) -> str:
         return tr._("Stocks WebSocket")
     if name == "forex":
         return tr._("Forex & crypto WebSocket")
+    if name == "store":
+        return tr._("Tick store")
     return name or tr._("Feed")

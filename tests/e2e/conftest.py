@@ -39,11 +39,12 @@ def _healthy(url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def app_url() -> Iterator[str]:
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start the dashboard, wait for ``/_stcore/health``, stop it at the end of the session."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALLTICK_") and k != "QUOTES_SYMBOLS"}
+    env["QUOTES_DATA_DIR"] = str(tmp_path_factory.mktemp("e2e-store"))  # never the repository's ./data
     ARTIFACTS.mkdir(exist_ok=True)
     log = (ARTIFACTS / "streamlit-server.log").open("wb")
     cmd = [

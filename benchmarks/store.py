@@ -1,0 +1,121 @@
+"""The tick store's cost: a sustained load with the store on against the store off, in one run.
+
+Against one firehose process (benchmarks/firehose.py) on loopback, the same steady load
+(default 20,000 ticks/s for 60 s, 200 symbols) twice: the pipeline with the tick store
+off, then on (a fresh DuckDB directory). Per run:
+
+* ingest p99: tick-to-snapshot latency as ``benchmarks/latency.py`` measures it (send
+  time in the firehose to the snapshot version that first shows the tick);
+* write lag p99: from the processor handing a batch to the store to its commit, for the
+  oldest batch of each write (``status().store.lag_p99``, the last minute);
+* bytes per tick: the database file after the store closed, over the ticks it wrote;
+* ticks written and dropped (a store that falls behind drops, and counts, ticks).
+
+Targets (issue 11): ingest p99 with the store within 10 % of without; write lag p99
+under 2 s. ``--order on,off`` runs the store first (drift check).
+
+    python -m benchmarks.store                       # ~3 minutes
+    python -m benchmarks.store --seconds 10 --rate 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import Row, print_table
+from benchmarks.firehose import Firehose
+from benchmarks.latency import Latency, pipeline_latency
+from feed.store.files import Layout
+
+
+def run_once(
+    fh: Firehose, rate: float, seconds: float, poll: float, data_dir: str | None
+) -> tuple[Latency, dict]:
+    seen: dict[str, Any] = {}
+
+    def collect(manager: Any) -> None:
+        seen["store"] = manager.status().store
+        seen["applied"] = manager.status().ticks_applied
+
+    frames = int(rate * seconds)
+    latency = pipeline_latency(fh, rate, frames, poll, on_done=collect, data_dir=data_dir)
+    store = seen["store"]
+    lag = store.lag_p99 if store.lag_p99 is not None else float("nan")
+    figures = {"written": store.written, "dropped": store.dropped, "lag_p99": lag, "mode": store.mode}
+    if data_dir is not None:
+        figures["bytes"] = Layout(Path(data_dir)).size_bytes()  # closed: the WAL checkpointed
+    return latency, figures
+
+
+def _pairs(args: argparse.Namespace, tmp: str) -> list[dict[str, tuple[Latency, dict]]]:
+    """``--repeat`` pairs, each run once off and once on, the order alternating (drift cancels)."""
+    pairs = []
+    with Firehose(symbols=args.symbols) as fh:
+        for k in range(args.repeat):
+            pair: dict[str, tuple[Latency, dict]] = {}
+            for which in ("off", "on") if k % 2 == 0 else ("on", "off"):
+                data_dir = str(Path(tmp) / f"data-{k}") if which == "on" else None
+                lat, fig = run_once(fh, args.rate, args.seconds, args.poll, data_dir)
+                pair[which] = (lat, fig)
+                extra = ""
+                if which == "on":
+                    extra = (
+                        f"; store {fig['mode']}, wrote {fig['written']:,}, dropped {fig['dropped']:,}, "
+                        f"lag p99 {fig['lag_p99']:.3f} s, {fig['bytes']:,} bytes on disk"
+                    )
+                print(
+                    f"  [{k + 1}] store {which}: ingest p50 {lat.p50:.3f} p99 {lat.p99:.3f} "
+                    f"max {lat.max:.1f} ms ({lat.seen:,}/{lat.frames:,} timed){extra}",
+                    flush=True,
+                )
+            pairs.append(pair)
+    return pairs
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--symbols", type=int, default=200)
+    ap.add_argument("--rate", type=float, default=20_000.0, help="ticks/s (default 20,000)")
+    ap.add_argument("--seconds", type=float, default=60.0, help="duration of each load (default 60)")
+    ap.add_argument("--poll", type=float, default=0.0002, help="snapshot watcher poll period, seconds")
+    ap.add_argument("--repeat", type=int, default=1, help="off/on pairs, order alternating (default 1)")
+    args = ap.parse_args(argv)
+    print(
+        f"store: {args.symbols} symbols, {args.rate:,.0f} ticks/s for {args.seconds:g} s, "
+        f"{args.repeat} pair(s)"
+    )
+    tmp = tempfile.mkdtemp(prefix="store-bench-")
+    try:
+        pairs = _pairs(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    off = statistics.median(p["off"][0].p99 for p in pairs)
+    on = statistics.median(p["on"][0].p99 for p in pairs)
+    p50_off = statistics.median(p["off"][0].p50 for p in pairs)
+    p50_on = statistics.median(p["on"][0].p50 for p in pairs)
+    figs = [p["on"][1] for p in pairs]
+    lag = max(f["lag_p99"] for f in figs)
+    written = sum(f["written"] for f in figs)
+    per_tick = sum(f["bytes"] for f in figs) / written if written else float("nan")
+    dropped = sum(f["dropped"] for f in figs)
+    sent = float(sum(p["on"][0].frames for p in pairs))
+    rows = [
+        Row("ingest p50, store on", p50_on, "ms", p50_off, "store off"),
+        Row("ingest p99, store on", on, "ms", off, "store off", "<= 1.10x", on <= off * 1.10),
+        Row("write lag p99 (worst run)", lag * 1000, "ms", None, "", "< 2,000 ms", lag < 2.0),
+        Row("bytes per tick on disk", per_tick, "B"),
+        Row("ticks written", float(written), "", sent, "sent"),
+        Row("ticks dropped by the store", float(dropped), "", None, "", "0", dropped == 0),
+    ]
+    title = f"Tick store, {args.rate:,.0f} ticks/s for {args.seconds:g} s, {args.symbols} symbols"
+    print_table(rows, title + (f" (medians of {len(pairs)} pairs)" if len(pairs) > 1 else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
