@@ -134,6 +134,7 @@ class FeedStatus:
     notices: tuple[str, ...] = ()  # standing warnings, e.g. a market's known holidays ending soon
     sinks: dict[str, dict[str, int]] = field(default_factory=dict)  # tick consumers: delivered/dropped
     source: str = "local"  # "local": this process's feed; "redis": a quote service
+    service_error: str | None = None  # with source "redis": why the service cannot be read now
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,7 @@ class ViewBuilder:
         snapshot: Callable[[], Snapshot],
         *,
         quiet_after: float,
-        use_calendars: bool,
+        use_calendars: bool | Callable[[], bool],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._snapshot = snapshot
@@ -119,7 +119,8 @@ class ViewBuilder:
             # Once a second: calendars are not per tick (and the first call builds them).
             self.clocks = market_clocks(wall)
             self._clocks_at = wall
-        phases = phase_freshness(self.clocks) if self._use_calendars else {}
+        use = self._use_calendars() if callable(self._use_calendars) else self._use_calendars
+        phases = phase_freshness(self.clocks) if use else {}
         df, index = frame(snap, phases, now, quiet_after=self._quiet_after)
         return Built(snap.version, snap.watch_version, now, df, index)
 

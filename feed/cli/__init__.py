@@ -25,9 +25,9 @@ EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _commands() -> list[ModuleType]:
-    from feed.cli import quotes
+    from feed.cli import quotes, serve
 
-    return [quotes]
+    return [quotes, serve]
 
 
 def main(argv: list[str] | None = None) -> int:
