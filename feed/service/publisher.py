@@ -193,9 +193,12 @@ class Publisher:
             "readers": len(self._watches),
         }
         pipe = r.pipeline(transaction=False)
+        pipe.exists(self.keys.snapshot)
         pipe.set(self.keys.status, encode_status(status))
         pipe.set(self.keys.health, orjson.dumps(health), px=int(self.ttl * 1000))
-        pipe.execute()
+        had_snapshot, *_ = pipe.execute()
+        if not had_snapshot:  # Redis restarted empty (or was flushed) between two rounds
+            self._forget_sent()
 
     def _publish_snapshot(self, r: redis.Redis) -> None:
         snap = self.manager.snapshot_state()

@@ -77,6 +77,7 @@ class Reader:
         self._paths: dict[str, Any] = {}
         self._path_revs: dict[str, int] = {}
         self.sinks: tuple[TickSink, ...] = ()
+        self._resume_from: bytes | str | None = None  # where the ticks thread starts reading
         self.remote_status: FeedStatus | None = None
         self.service_error: str | None = None
         self.calendars = True
@@ -95,8 +96,18 @@ class Reader:
     def submit(self, msg: object) -> None:
         if isinstance(msg, LiveBars):
             msg.reply.put([])  # the publisher's bars already carry the live bar
-        else:
-            self._inbox.put(msg)
+            return
+        if isinstance(msg, AddSink) and not self.sinks:
+            self._resume_from = self._stream_tail()  # ticks from this moment on, none missed
+        self._inbox.put(msg)
+
+    def _stream_tail(self) -> bytes | str | None:
+        """The ticks stream's newest entry id now (caller's thread; None if Redis is away)."""
+        try:
+            newest = client(self.url, timeout=1.0).xrevrange(self.keys.ticks, count=1)
+        except redis.RedisError:
+            return None
+        return newest[0][0] if newest else "0-0"
 
     def stop(self) -> None:
         self._stop.set()
@@ -264,6 +275,8 @@ class Reader:
                 self._stop.wait(0.2)
                 continue
             try:
+                if last is None:
+                    last, self._resume_from = self._resume_from, None
                 if last is None:
                     newest = r.xrevrange(self.keys.ticks, count=1)
                     last = newest[0][0] if newest else "0-0"
