@@ -134,7 +134,8 @@ class FeedStatus:
     notices: tuple[str, ...] = ()  # standing warnings, e.g. a market's known holidays ending soon
     sinks: dict[str, dict[str, int]] = field(default_factory=dict)  # tick consumers: delivered/dropped
     source: str = "local"  # "local": this process's feed; "redis": a quote service
-    service_error: str | None = None  # with source "redis": why the service cannot be read now
+    service: str = ""  # with source "redis": where the quote service is read (a URL, no password)
+    service_error: str | None = None  # with source "redis": why it cannot be read now ("Redis at …")
 
 
 @dataclass(frozen=True, slots=True)

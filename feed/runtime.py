@@ -19,7 +19,15 @@ from feed.manager import FeedManager, Watch
 
 __all__ = ["get_manager", "get_session_watch", "load_config"]
 
-_KEYS = ("ALLTICK_TOKEN", "ALLTICK_PLAN", "ALLTICK_WS_BASE", "ALLTICK_HTTP_BASE", "QUOTES_SYMBOLS")
+_KEYS = (
+    "ALLTICK_TOKEN",
+    "ALLTICK_PLAN",
+    "ALLTICK_WS_BASE",
+    "ALLTICK_HTTP_BASE",
+    "QUOTES_SYMBOLS",
+    "QUOTES_REDIS_URL",  # set: read the quote service (python -m feed serve), no token needed
+    "QUOTES_REDIS_PREFIX",
+)
 
 
 def load_config() -> FeedConfig:

@@ -209,8 +209,19 @@ def path_points(snap: Snapshot, code: str) -> list[tuple[int, float]]:
 
 
 def sparkline(snap: Snapshot, code: str, points: int) -> list[float]:
-    """Today's path thinned to ``points`` values, first and newest kept."""
-    closes = [p for _, p in path_points(snap, code)]
+    """Today's path thinned to ``points`` values, first and newest kept.
+
+    The prices of :func:`path_points` without building its (time, price) pairs: every
+    tab's sparklines are read once per snapshot version, and a day holds ~1,400 minutes.
+    """
+    path = snap.paths.get(code)
+    q = snap.quotes.get(code)
+    held = path.closes if path is not None else ()
+    if q is None:
+        closes = list(held)
+    else:
+        done = max(0, min(len(held), q.time_ms // 60_000 - path.first_min)) if path is not None else 0
+        closes = [*held[:done], q.price]
     n = len(closes)
     if n > points > 1:
         step = (n - 1) / (points - 1)

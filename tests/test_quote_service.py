@@ -61,7 +61,9 @@ def _price(manager: FeedManager, code: str) -> float:
     return float(df["last"].iloc[0])
 
 
-def test_two_readers_share_one_feed_and_show_the_pushed_prices(free_sim: Simulator, redis_server: RedisServer) -> None:
+def test_two_readers_share_one_feed_and_show_the_pushed_prices(
+    free_sim: Simulator, redis_server: RedisServer
+) -> None:
     prefix = unique_prefix()
     config = fast_config(free_sim, release_grace=0.5, default_symbols=())
     with publishing(config, redis_server.url, prefix) as pub:
@@ -85,7 +87,7 @@ def test_two_readers_share_one_feed_and_show_the_pushed_prices(free_sim: Simulat
             assert wait_until(lambda: _price(b, "9988.HK") == 88.65, 5)
             assert list(a.snapshot()["symbol"]) == ["AAPL.US", "700.HK"]
             assert list(b.snapshot()["symbol"]) == ["TSLA.US", "9988.HK"]
-            with pytest.raises(KeyError, match="TSLA.US"):
+            with pytest.raises(KeyError, match=r"TSLA\.US"):
                 a.snapshot(["TSLA.US"])
             status = a.status()
             assert status.source == "redis" and status.service_error is None

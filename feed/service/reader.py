@@ -370,6 +370,7 @@ class RedisRun:
         return replace(
             base,
             source="redis",
+            service=self.reader.where,
             service_error=self.reader.service_error,
             running=snap.running,
             snapshot_version=snap.version,
