@@ -162,8 +162,8 @@ def open_tabs(b: object, url: str, n: int, ready: str = "[data-testid=stDataFram
             ctx = b.new_context(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
             contexts.append(ctx)
             page = ctx.new_page()
-            page.goto(url)
-            page.wait_for_selector(ready, timeout=60_000)
+            page.goto(url, wait_until="commit", timeout=90_000)
+            page.wait_for_selector(ready, timeout=90_000)
         yield [c.pages[0] for c in contexts]
     finally:
         for ctx in contexts:
