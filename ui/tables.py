@@ -1,8 +1,10 @@
-"""Quote tables as plain DataFrames and Stylers: what the Quotes and Compare pages show.
+"""Quote tables as plain DataFrames: what the Quotes and Compare pages show.
 
 ``quotes_table`` turns a feed snapshot (``feed.model.SNAPSHOT_COLUMNS``) into display
-columns that stay numeric, so the grid still sorts by value; ``style_quotes`` adds the
-per-row precision and the direction colours. Nothing here imports Streamlit.
+columns, numeric and rounded as shown; ``grid_frame`` writes the prices as text in each
+row's precision for the grid, which Streamlit then draws with ``st.column_config``
+alone (no Styler, whose per-rerun cost was most of a viewer's). Nothing here imports
+Streamlit.
 """
 
 from __future__ import annotations
@@ -10,21 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from collections.abc import Callable, Mapping
-from functools import partial
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from pandas.io.formats.style import Styler
 
 from feed.model import SNAPSHOT_COLUMNS, FeedStatus, Freshness
 from feed.symbols import Market
-from ui.colors import Convention, direction_color, freshness_color
 from ui.format import (
     MISSING,
-    format_change,
-    format_pct,
-    format_price,
     format_prices,
     local_times,
     price_decimals,
@@ -48,7 +44,6 @@ __all__ = [
     "quotes_table",
     "snapshot_csv",
     "sparkline",
-    "style_quotes",
 ]
 
 # Display columns of the quotes grid, in order.
@@ -261,48 +256,6 @@ def _row_decimals(table: pd.DataFrame) -> pd.Series:
         [price_decimals(m, p) for m, p in zip(markets, level, strict=True)],
         index=table.index,
     )
-
-
-def style_quotes(
-    table: pd.DataFrame, convention: Convention, theme: str = "dark", tr: Translator = EN
-) -> Styler:
-    """Per-row price precision, signed moves, and text colour by direction and status."""
-    styler = table.style
-    decimals = _row_decimals(table)
-    price_cols = [c for c in ("Last", "Prev close") if c in table]
-    for d in sorted(decimals.unique()):
-        rows = decimals.index[decimals == d]
-        if price_cols:
-            styler = styler.format(
-                partial(format_price, decimals=int(d)), subset=pd.IndexSlice[rows, price_cols]
-            )
-        if "Change" in table:
-            styler = styler.format(
-                partial(format_change, decimals=int(d)), subset=pd.IndexSlice[rows, ["Change"]]
-            )
-    if "% Chg" in table:
-        styler = styler.format(format_pct, subset=["% Chg"])
-    move_cols = [c for c in ("Change", "% Chg") if c in table]
-    if move_cols:
-        color = _direction_css(convention, theme)
-        styler = styler.map(color, subset=move_cols)
-    if "Status" in table:
-        # Status holds the translated word; each word stands for one freshness value.
-        css = {shown: f"color: {freshness_color(raw, theme)}" for raw, shown in freshness_map(tr).items()}
-        fallback = f"color: {freshness_color('', theme)}"
-        styler = styler.map(lambda v: css.get(v, fallback), subset=["Status"])
-    if "Today" in table:
-        # The grid draws the sparkline from the data; rendering 60 floats per cell as
-        # display text would only cost time (it was a third of the marshalling).
-        styler = styler.format(lambda _: "", subset=["Today"])
-    return styler
-
-
-def _direction_css(convention: Convention, theme: str) -> Callable[[float], str]:
-    def css(value: float) -> str:
-        return f"color: {direction_color(value, convention, theme)}"
-
-    return css
 
 
 def market_summary(snapshot: pd.DataFrame, tr: Translator = EN) -> pd.DataFrame:
