@@ -9,12 +9,13 @@ import datetime as dt
 
 import streamlit as st
 
+from ui.board import BOARDS, Board, build_board
 from ui.i18n import N_
 from ui.layout import setup_page
 from ui.live import feed_alerts, notify_events, render_quotes, render_summary, viewer_tz
 from ui.sidebar import markets_in
 from ui.store import render_export
-from ui.tables import SPARK_POINTS, quotes_table, snapshot_csv
+from ui.tables import snapshot_csv
 from ui.vocab import market_label
 from ui.watchlist import market_of
 
@@ -84,18 +85,23 @@ with right:
     )
 
 
+def _board(status: object) -> Board:
+    """Live: the board every session shares (built once per snapshot version), this viewer's
+    market on top. Paused: this session's frozen rows, built here."""
+    if view.live:
+        return BOARDS.get(manager, state.watchlist, tr, status).only(choice)  # type: ignore[arg-type]
+    return build_board(view, tuple(codes), tr, status)  # type: ignore[arg-type]
+
+
 def live_quotes() -> None:
-    """Cheap per-second body: read the snapshot, draw cards, alerts and the grid."""
+    """Cheap per-second body: the shared board's cards, alerts and grid, drawn for this viewer."""
     status = view.status()
-    snap = view.snapshot(codes, status)
+    board = _board(status)
     notify_events(status, tr)
-    feed_alerts(snap, status, tr, key="quotes_alerts")
-    render_summary(snap, state.convention, tr)
-    sparks = view.sparklines(codes, points=SPARK_POINTS)
-    render_quotes(
-        quotes_table(snap, sparks, tr=tr), state.convention, key="quotes_grid", tr=tr, theme=page.theme
-    )
-    shown.set(snap)
+    feed_alerts(board.snapshot, status, tr, key="quotes_alerts")
+    render_summary(board.summary, state.convention, tr)
+    render_quotes(board.grid, state.convention, key="quotes_grid", tr=tr)
+    shown.set(board.snapshot)
     count = tr.ngettext("{n} symbol", "{n} symbols", len(codes))
     if view.paused_at is not None:
         stamp = view.paused_at.strftime("%H:%M:%S UTC")

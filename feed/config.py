@@ -126,9 +126,16 @@ class FeedConfig:
     simulator_seed: int = 0
     demo_sessions: str = "always"
 
+    # The quote service (Redis): a URL makes this process a reader of a publisher's feed.
+    redis_url: str | None = field(default=None, repr=False)  # may hold a password
+    redis_prefix: str = "quotes"
+    service_ttl: float = 3.0  # the publisher's health key expires this long after its last refresh
+    reader_ttl: float = 10.0  # a reader's watch key expires this long after its last refresh
+
     @property
     def demo(self) -> bool:
-        return not self.token
+        """No token and no quote service: the built-in simulator."""
+        return not self.token and not self.redis_url
 
     @property
     def plan_limits(self) -> Plan:
@@ -141,7 +148,8 @@ class FeedConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> FeedConfig:
-        """Read ``ALLTICK_*`` and ``QUOTES_*``; bad values raise ValueError naming the variable."""
+        """Read ``ALLTICK_*`` and ``QUOTES_*`` (symbols, pairs file, store, quote service);
+        bad values raise ValueError naming the variable."""
         env = os.environ if env is None else env
         token = (env.get("ALLTICK_TOKEN") or "").strip() or None
         plan = (env.get("ALLTICK_PLAN") or "free").strip().lower()
@@ -162,6 +170,11 @@ class FeedConfig:
             "pairs_file": (env.get("QUOTES_PAIRS_FILE") or "").strip() or None,
             "data_dir": data_dir_from(env),
             "retention_days": retention_from(env),
+            "redis_url": (env.get("QUOTES_REDIS_URL") or "").strip() or None,
+            "redis_prefix": (env.get("QUOTES_REDIS_PREFIX") or "quotes").strip() or "quotes",
         }
+        url = values["redis_url"]
+        if url and not str(url).startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("QUOTES_REDIS_URL: expected redis://host:port/db, rediss://… or unix://…")
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

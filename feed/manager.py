@@ -2,6 +2,9 @@
 
 The manager owns no feed state: watchlists belong to the supervisor thread, quotes and
 reference data to the processor, the table to the view thread (see ``feed/run.py``).
+With ``config.redis_url`` (``QUOTES_REDIS_URL``) the same API reads a quote service
+instead (:mod:`feed.service.reader`): no AllTick connection, no token. The two kinds of
+run offer the same ports, so nothing else here knows which one it has.
 Its methods send those threads messages or read what they published, so any thread
 may call them, and a read never blocks ingest. Before ``start()`` and after ``stop()``
 the caller's thread holds the watchlists, so ``subscribe()`` works at any time and a
@@ -19,6 +22,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from feed import calendars
@@ -32,6 +36,7 @@ from feed.model import FeedStatus
 from feed.premium_api import PremiumApi
 from feed.reading import ReadApi
 from feed.run import FeedRun
+from feed.service.reader import RedisRun
 from feed.sinks import TickSink
 from feed.snapshot import Snapshot
 from feed.symbols import InvalidSymbol, parse_watchlist, symbol_list
@@ -61,6 +66,12 @@ def _stop_abandoned(holder: _Holder) -> None:
         run.stop()
 
 
+def _mode(config: FeedConfig) -> str:
+    if config.redis_url:
+        return "reading the quote service"
+    return "demo mode" if config.demo else f"plan {config.plan}"
+
+
 class FeedManager(ReadApi, TickApi, BarsApi, PremiumApi):
     """Runs the whole feed; with no token in the config it runs against the simulator."""
 
@@ -76,7 +87,13 @@ class FeedManager(ReadApi, TickApi, BarsApi, PremiumApi):
         self._finalizer = weakref.finalize(self, _stop_abandoned, self._holder)
 
     def __repr__(self) -> str:
-        mode = "demo" if self.config.demo else f"plan={self.config.plan}"
+        mode = (
+            "quote service"
+            if self.config.redis_url
+            else "demo"
+            if self.config.demo
+            else f"plan={self.config.plan}"
+        )
         state = "running" if self._holder.run else "stopped"
         return f"FeedManager({mode}, {state}, watched={len(self.watched())})"
 
@@ -93,13 +110,14 @@ class FeedManager(ReadApi, TickApi, BarsApi, PremiumApi):
         with self._lock:
             if self._holder.run is not None:
                 return self
-            run = FeedRun(self.config, self._registry, self._clock, sinks=tuple(self._sinks))
+            kind = RedisRun if self.config.redis_url else FeedRun
+            run = kind(self.config, self._registry, self._clock, sinks=tuple(self._sinks))
             self._holder.run = run
             self._final = None
         run.start()
         if self._registry.union:  # subscribed before start(): let the first reads show the rows
             run.view.wait_watch(self._registry.version, REPLY_TIMEOUT)
-        log.info("feed started (%s)", "demo mode" if self.config.demo else f"plan {self.config.plan}")
+        log.info("feed started (%s)", _mode(self.config))
         return self
 
     def stop(self) -> None:
@@ -205,7 +223,11 @@ class FeedManager(ReadApi, TickApi, BarsApi, PremiumApi):
         return self._final[1] if self._final is not None else None
 
     def _status(self) -> FeedStatus:
-        return status_of(self._holder.run, self._state(), self.config, tuple(self._sinks))
+        run = self._holder.run
+        if isinstance(run, RedisRun):
+            return run.status(self._state(), tuple(self._sinks))
+        status = status_of(run, self._state(), self.config, tuple(self._sinks))
+        return replace(status, source="redis") if self.config.redis_url else status
 
     def _watching(self, codes: list[str]) -> bool:
         run = self._holder.run

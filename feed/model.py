@@ -138,6 +138,8 @@ class FeedStatus:
     sinks: dict[str, dict[str, int]] = field(default_factory=dict)  # tick consumers: delivered/dropped
     source: str = "local"  # "local": this process's feed; "redis": a quote service
     store: StoreStatus = field(default_factory=StoreStatus)  # the tick store: mode, size, oldest date…
+    service: str = ""  # with source "redis": where the quote service is read (a URL, no password)
+    service_error: str | None = None  # with source "redis": why it cannot be read now ("Redis at …")
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,8 @@ _KEYS = (
     "QUOTES_PAIRS_FILE",
     "QUOTES_DATA_DIR",
     "QUOTES_RETENTION_DAYS",
+    "QUOTES_REDIS_URL",  # set: read the quote service (python -m feed serve), no token needed
+    "QUOTES_REDIS_PREFIX",
 )
 
 

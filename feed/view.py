@@ -222,8 +222,37 @@ def path_points(snap: Snapshot, code: str) -> list[tuple[int, float]]:
 
 
 def sparkline(snap: Snapshot, code: str, points: int) -> list[float]:
-    """Today's path thinned to ``points`` values, first and newest kept; a gap stays a NaN."""
-    return thin([p for _, p in path_points(snap, code)], points)
+    """Today's path thinned to ``points`` values, first and newest kept; a gap stays a NaN.
+
+    The prices of :func:`path_points` without building its (time, price) pairs: every
+    tab's sparklines are read once per snapshot version, and a day holds ~1,400 minutes.
+    """
+    path = snap.paths.get(code)
+    q = snap.quotes.get(code)
+    held = path.closes if path is not None else ()
+    if q is None:
+        closes = list(held)
+    else:
+        done = max(0, min(len(held), q.time_ms // 60_000 - path.first_min)) if path is not None else 0
+        closes = [*held[:done], q.price]
+    total = sum(closes)
+    if total != total:  # a NaN somewhere (prices are finite): a gap, one NaN per run of them
+        closes = _one_nan_per_gap(closes)
+    return thin(closes, points)
+
+
+def _one_nan_per_gap(values: list[float]) -> list[float]:
+    out: list[float] = []
+    gap = False
+    for v in values:
+        if v != v:
+            if out and not gap:
+                out.append(math.nan)
+            gap = True
+        else:
+            out.append(v)
+            gap = False
+    return out
 
 
 def thin(values: list[float], points: int) -> list[float]:
@@ -231,12 +260,13 @@ def thin(values: list[float], points: int) -> list[float]:
     n = len(values)
     if n <= points or points < 2:
         return list(values)
-    nans = [0]
-    for v in values:
-        nans.append(nans[-1] + (v != v))
-    if not nans[-1]:
+    total = sum(values)
+    if total == total:  # no NaN
         step = (n - 1) / (points - 1)
         return [values[round(i * step)] for i in range(points)]
+    nans = [0]  # NaNs before each index
+    for v in values:
+        nans.append(nans[-1] + (v != v))
     step = (n - 1) / (points - 1)
     out: list[float] = []
     prev = -1

@@ -53,7 +53,7 @@ class ViewBuilder:
         snapshot: Callable[[], Snapshot],
         *,
         quiet_after: float,
-        use_calendars: bool,
+        use_calendars: bool | Callable[[], bool],
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._snapshot = snapshot
@@ -82,7 +82,7 @@ class ViewBuilder:
             except Exception:  # a calendar gap must not stop the table
                 self.errors += 1
                 log.exception("market clocks failed (counted)")
-            if self._use_calendars:
+            if self._calendars_on():
                 self._wake.set()  # phases may have moved
             self._stop.wait(1.0)
 
@@ -146,9 +146,14 @@ class ViewBuilder:
                     self.built = fresh
                     self._built_cv.notify_all()
 
+    def _calendars_on(self) -> bool:
+        """A reader of the quote service learns from the publisher whether calendars apply."""
+        use = self._use_calendars
+        return bool(use() if callable(use) else use)
+
     def _build(self, snap: Snapshot) -> Built:
         now = time.monotonic()
-        phases = phase_freshness(self.clocks) if self._use_calendars else {}
+        phases = phase_freshness(self.clocks) if self._calendars_on() else {}
         df, index = frame(snap, phases, now, quiet_after=self._quiet_after)
         return Built(snap.version, snap.watch_version, now, df, index, snap)
 

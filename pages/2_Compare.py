@@ -8,7 +8,7 @@ from ui.compare_chart import compare_frame, compare_spec
 from ui.i18n import N_
 from ui.layout import setup_page
 from ui.live import feed_alerts, notify_events, render_quotes, viewer_tz
-from ui.tables import quotes_table
+from ui.tables import grid_frame, quotes_table
 from ui.watchlist import escape_markdown
 
 PICK = "compare_pick"
@@ -73,8 +73,8 @@ def live_compare() -> None:
                 codes=escape_markdown(tr.join(missing)),
             )
         )
-    table = quotes_table(snap, history, tr=tr)
-    render_quotes(table, state.convention, key="compare_grid", tr=tr, theme=page.theme)
+    table = grid_frame(quotes_table(snap, history, tr=tr))
+    render_quotes(table, state.convention, key="compare_grid", tr=tr)
 
 
 st.fragment(live_compare, run_every=state.run_every)()

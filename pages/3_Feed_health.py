@@ -10,7 +10,7 @@ import streamlit as st
 from ui.health import HEADERS, clocks_frame, connections_frame, drops_frame, events_frame, invalid_frame
 from ui.i18n import N_
 from ui.layout import setup_page
-from ui.live import auth_banner, feed_alerts, notify_events, viewer_tz
+from ui.live import auth_banner, feed_alerts, notify_events, service_banner, viewer_tz
 from ui.store import render_store_banner, store_figures
 from ui.watchlist import escape_markdown
 
@@ -45,6 +45,7 @@ def live_health() -> None:
     if codes:
         feed_alerts(view.snapshot(codes, status), status, tr, key="health_alerts")
     else:
+        service_banner(status, tr)
         auth_banner(status, tr)
         render_store_banner(status.store, tr)
 
@@ -52,7 +53,7 @@ def live_health() -> None:
     cols = st.columns(5)
     cols[0].metric(
         tr._("Mode"),
-        tr._("Demo") if status.demo else tr._("Live"),
+        tr._("Quote service") if status.source == "redis" else tr._("Demo") if status.demo else tr._("Live"),
         border=True,
         help=tr._("Demo runs a built-in simulator."),
     )
@@ -75,6 +76,15 @@ def live_health() -> None:
         ),
     )
 
+    if status.source == "redis":
+        st.caption(
+            tr._(
+                "Via quote service: read from Redis at {where}; the publisher (`python -m feed serve`) "
+                "holds the AllTick connections below and serves every replica.",
+                where=escape_markdown(status.service),
+            )
+            + (" " + tr._("It publishes simulated data (demo mode).") if status.demo else "")
+        )
     st.subheader(tr._("Connections"), anchor=False)
     _table(
         connections_frame(status, now, tr),

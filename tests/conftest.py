@@ -13,6 +13,7 @@ import pytest
 from feed.config import FeedConfig
 from feed.manager import FeedManager
 from feed.simulator import Simulator
+from tests.redis_support import RedisServer
 from tests.support import TOKEN
 
 
@@ -29,7 +30,15 @@ def _keep_main_module() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _no_real_token(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see a developer's real token or symbols."""
-    for key in ("ALLTICK_TOKEN", "ALLTICK_PLAN", "ALLTICK_WS_BASE", "ALLTICK_HTTP_BASE", "QUOTES_SYMBOLS"):
+    for key in (
+        "ALLTICK_TOKEN",
+        "ALLTICK_PLAN",
+        "ALLTICK_WS_BASE",
+        "ALLTICK_HTTP_BASE",
+        "QUOTES_SYMBOLS",
+        "QUOTES_REDIS_URL",
+        "QUOTES_REDIS_PREFIX",
+    ):
         monkeypatch.delenv(key, raising=False)
 
 
@@ -46,6 +55,22 @@ def sim() -> Iterator[Simulator]:
     options = {"tick_interval": 0.1, "min_request_interval": 0.2, "heartbeat_timeout": 3.0}
     with Simulator(seed=7, token=TOKEN, **options) as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the session (tests keep apart by key prefix)."""
+    server = RedisServer(workdir=tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path: object) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, for tests that stop and restart it."""
+    server = RedisServer(workdir=tmp_path).start()  # type: ignore[arg-type]
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ LINK = "600519.SH,USDHKD,BTCUSDT,700.HK"
 
 def test_quotes_page_shows_a_share_forex_and_crypto_rows_with_prices():
     def complete(a):
-        return _priced(a) and a.dataframe[0].value["Prev close"].notna().all()
+        return _priced(a) and a.dataframe[0].value["Prev close"].ne("—").all()
 
     at = _run_until(_app(symbols=LINK), complete)
     table = at.dataframe[0].value.set_index("Symbol")
     assert list(table.index) == LINK.split(",")
     assert list(table["Market"]) == ["CN", "FX", "CRYPTO", "HK"]
-    assert table["Last"].notna().all() and table["Prev close"].notna().all()
+    assert table["Last"].ne("—").all() and table["Prev close"].ne("—").all()
 
 
 def test_heatmap_page_has_a_chart_for_each_new_market():

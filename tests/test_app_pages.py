@@ -13,12 +13,14 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from feed.config import DEFAULT_SYMBOLS
 from ui.colors import GREEN, RED, Convention
+from ui.format import MISSING
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY = ROOT / "streamlit_app.py"
@@ -56,7 +58,13 @@ def _priced(at: AppTest) -> bool:
     if at.exception or not at.dataframe:
         return False
     table = at.dataframe[0].value
-    return len(table) > 0 and table["Last"].notna().all()
+    return len(table) > 0 and table["Last"].ne(MISSING).all()
+
+
+def numbers(column: pd.Series) -> pd.Series:
+    """A grid column of display text (``2,650.35``, ``▲ +1.23``, ``—``) back to floats."""
+    text = column.astype(str).str.replace(r"^[▲▼] ", "", regex=True).str.replace(",", "")
+    return pd.to_numeric(text.replace(MISSING, "nan"), errors="coerce")
 
 
 def _link(at: AppTest) -> str:
@@ -83,7 +91,7 @@ def test_quotes_table_holds_the_watched_symbols_with_numbers() -> None:
     assert not at.exception
     table = at.dataframe[0].value
     assert list(table["Symbol"]) == list(DEFAULT_SYMBOLS)
-    assert table["Last"].gt(0).all()
+    assert numbers(table["Last"]).gt(0).all()
     assert table["Time"].str.endswith((" ET", " HKT")).all()
     assert set(table["Market"]) == {"US", "HK"}
     labels = [m.label for m in at.metric]
@@ -92,11 +100,12 @@ def test_quotes_table_holds_the_watched_symbols_with_numbers() -> None:
 
 
 def test_quotes_prices_become_complete_rows_with_previous_close() -> None:
-    at = _run_until(_app(), lambda a: _priced(a) and a.dataframe[0].value["Prev close"].notna().all())
+    at = _run_until(_app(), lambda a: _priced(a) and a.dataframe[0].value["Prev close"].ne(MISSING).all())
     table = at.dataframe[0].value
-    # The grid holds values rounded as displayed (cents, or thousandths under HK$10).
-    assert (table["Change"] - (table["Last"] - table["Prev close"])).abs().max() <= 0.0101
-    pct = (table["Last"] / table["Prev close"] - 1) * 100
+    last, prev, change = (numbers(table[c]) for c in ("Last", "Prev close", "Change"))
+    # The grid shows values rounded as displayed (cents, or thousandths under HK$10).
+    assert (change - (last - prev)).abs().max() <= 0.0101
+    pct = (last / prev - 1) * 100
     assert (table["% Chg"] - pct).abs().max() <= 0.01
     assert (table["% Chg"] == table["% Chg"].round(2)).all()
 

@@ -80,3 +80,31 @@ def test_nothing_invalid_reaches_the_snapshot(pushes):
         assert (q.seq, q.time_ms) == highest[code]  # the row is the newest accepted tick
     for code, series in book.history.items():
         assert all(math.isfinite(p) and p > 0 for _, p in series.points()), code
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    first=st.integers(min_value=0, max_value=50),
+    closes=st.lists(st.floats(min_value=0.01, max_value=1e6), max_size=60),
+    quote_min=st.none() | st.integers(min_value=-5, max_value=120),
+    points=st.sampled_from([1, 2, 5, 24, 120]),
+)
+def test_sparkline_is_the_thinned_path(first, closes, quote_min, points) -> None:
+    """The fast sparkline equals today's path (``path_points``) thinned, first and newest kept."""
+    from types import MappingProxyType
+
+    from feed.book import MinutePath, Quote
+    from feed.snapshot import Snapshot
+    from feed.view import path_points, sparkline
+
+    base = 29_000_000
+    paths = {"X": MinutePath(base + first, tuple(closes))} if closes else {}
+    quotes = {}
+    if quote_min is not None:
+        quotes["X"] = Quote("X", 9.5, 1, (base + first + quote_min) * 60_000 + 1234, 1.0, 0.0, "push")
+    snap = Snapshot(paths=MappingProxyType(paths), quotes=MappingProxyType(quotes))
+    full = [p for _, p in path_points(snap, "X")]
+    if len(full) > points > 1:
+        step = (len(full) - 1) / (points - 1)
+        full = [full[round(i * step)] for i in range(points)]
+    assert sparkline(snap, "X", points) == full

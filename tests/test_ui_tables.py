@@ -10,28 +10,16 @@ import pytest
 
 from feed.model import SNAPSHOT_COLUMNS
 from tests.test_ui_support import NOW, ROWS, snapshot_frame
-from ui.colors import GREEN, NEUTRAL, RED, Convention
 from ui.tables import (
     QUOTE_COLUMNS,
     SPARK_POINTS,
     complete_snapshot,
+    grid_frame,
     market_summary,
     quotes_table,
     snapshot_csv,
     sparkline,
-    style_quotes,
 )
-
-
-def _display(styler: pd.io.formats.style.Styler) -> dict[tuple[int, str], str]:
-    """Cell display strings and CSS as Streamlit reads them from a Styler."""
-    ctx = styler._translate(False, False)  # the call Streamlit's marshaller makes
-    columns = list(styler.data.columns)
-    return {
-        (r, columns[j]): cell["display_value"]
-        for r, row in enumerate(ctx["body"])
-        for j, cell in enumerate(c for c in row if c.get("type") == "td")
-    }
 
 
 def test_quotes_table_has_display_columns_in_order() -> None:
@@ -77,40 +65,25 @@ def test_sparkline_thins_to_the_limit_and_ends_on_the_newest_price() -> None:
     assert len(table.loc[0, "Today"]) == SPARK_POINTS and table.loc[1, "Today"] == []
 
 
-def test_style_quotes_formats_each_row_in_its_market_precision() -> None:
-    table = quotes_table(snapshot_frame(), now=NOW)
-    shown = _display(style_quotes(table, Convention.GREEN_UP))
-    assert shown[(0, "Last")] == "231.51"  # US: cents, half-up
-    assert shown[(0, "Change")] == "+3.51"
-    assert shown[(0, "% Chg")] == "+1.54%"
-    assert shown[(1, "Change")] == "-5.10"
-    assert shown[(3, "Last")] == "8.234"  # HK under HK$10: thousandths
-    assert shown[(3, "Prev close")] == "8.100"
-    assert shown[(4, "Last")] == "7.23451"  # FX: pipettes
-    assert shown[(5, "Last")] == "97,123.40"  # crypto: thousands separator
-    assert shown[(6, "Last")] == "—"  # waiting for a first price
-    assert shown[(6, "Prev close")] == "1,500.00"
+def test_grid_frame_shows_each_row_in_its_market_precision() -> None:
+    grid = grid_frame(quotes_table(snapshot_frame(), now=NOW))
+    assert grid.loc[0, "Last"] == "231.51"  # US: cents, half-up
+    assert grid.loc[0, "Change"] == "▲ +3.51"  # the direction readable without colour
+    assert grid.loc[0, "% Chg"] == 1.54  # numeric: column_config formats it, the grid sorts it
+    assert grid.loc[1, "Change"] == "▼ -5.10"
+    assert grid.loc[3, "Last"] == "8.234"  # HK under HK$10: thousandths
+    assert grid.loc[3, "Prev close"] == "8.100"
+    assert grid.loc[4, "Last"] == "7.23451"  # FX: pipettes
+    assert grid.loc[5, "Last"] == "97,123.40"  # crypto: thousands separator
+    assert grid.loc[6, "Last"] == "—"  # waiting for a first price
+    assert grid.loc[6, "Prev close"] == "1,500.00"
+    assert grid.loc[6, "Change"] == "—"
 
 
-def _css(styler: pd.io.formats.style.Styler, row: int, col: str) -> str:
-    styler._compute()
-    j = list(styler.data.columns).index(col)
-    return ";".join(f"{k}: {v}" for k, v in styler.ctx[(row, j)])
-
-
-@pytest.mark.parametrize(
-    ("convention", "up", "down"),
-    [
-        pytest.param(Convention.GREEN_UP, GREEN, RED, id="green-up"),
-        pytest.param(Convention.RED_UP, RED, GREEN, id="red-up"),
-    ],
-)
-def test_style_quotes_colours_moves_by_convention(convention: Convention, up: str, down: str) -> None:
-    styler = style_quotes(quotes_table(snapshot_frame(), now=NOW), convention)
-    assert _css(styler, 0, "% Chg") == f"color: {up}"  # AAPL up
-    assert _css(styler, 0, "Change") == f"color: {up}"
-    assert _css(styler, 1, "% Chg") == f"color: {down}"  # TSLA down
-    assert _css(styler, 6, "% Chg") == f"color: {NEUTRAL}"  # no move yet
+def test_grid_frame_writes_an_unchanged_price_without_an_arrow() -> None:
+    rows = [("AAPL.US", "Apple Inc.", "US", "USD", 228.0, 228.0, "live", NOW)]
+    grid = grid_frame(quotes_table(snapshot_frame(rows), now=NOW))
+    assert grid.loc[0, "Change"] == "0.00" and grid.loc[0, "% Chg"] == 0.0
 
 
 def test_market_summary_counts_moves_per_market_in_watchlist_order() -> None:

@@ -99,6 +99,11 @@ def setup_page(title: str, icon: str, blurb: str) -> Page:
             tr._("**Demo mode:** simulated data. Set `ALLTICK_TOKEN` to stream real quotes."),
             icon=":material/science:",
         )
+    elif manager.config.redis_url and manager.status().demo:
+        st.info(
+            tr._("**Demo mode:** the quote service publishes simulated data."),
+            icon=":material/science:",
+        )
     view = View(manager, state.live, st.session_state.setdefault(FROZEN, {}))
     shown = st.session_state.setdefault(SHOWN, Shown())
     return Page(manager=manager, state=state, tr=tr, theme=_theme(), view=view, shown=shown)

@@ -22,7 +22,7 @@ from ui.format import format_pct
 from ui.health import clock_line, invalid_reason, new_events, not_streamed, toast_for
 from ui.i18n import EN, Translator
 from ui.store import render_store_banner
-from ui.tables import COLUMN_LABELS, market_summary, style_quotes
+from ui.tables import COLUMN_LABELS
 from ui.vocab import market_short
 from ui.watchlist import escape_markdown, shorten, summarise
 
@@ -35,6 +35,7 @@ __all__ = [
     "render_clocks",
     "render_quotes",
     "render_summary",
+    "service_banner",
     "stream_notice",
     "viewer_tz",
 ]
@@ -119,8 +120,36 @@ def auth_banner(status: FeedStatus, tr: Translator = EN) -> None:
     st.error(text, icon=":material/key_off:")
 
 
+def service_banner(status: FeedStatus, tr: Translator = EN) -> None:
+    """A reader of the quote service that cannot read it says why: Redis, or its publisher.
+
+    The reader reconnects by itself; the banner goes when the service is readable again.
+    """
+    error = status.service_error
+    if not error:
+        return
+    if error.startswith("Redis"):
+        st.error(
+            tr._(
+                "**Redis is unreachable** at {where}: prices are not updating. Reconnecting automatically…",
+                where=escape_markdown(status.service or "Redis"),
+            ),
+            icon=":material/cloud_off:",
+        )
+    else:
+        st.warning(
+            tr._(
+                "**The quote service's publisher is silent:** no heartbeat from `python -m feed serve` "
+                "for a few seconds. The prices shown are the last received, not live."
+            ),
+            icon=":material/sensors_off:",
+        )
+
+
 def feed_alerts(snapshot: pd.DataFrame, status: FeedStatus, tr: Translator = EN, key: str = "alerts") -> None:
-    """A refused token, the tick store's troubles, the codes AllTick refused, those over the plan's cap."""
+    """The quote service's state, a refused token, the tick store's troubles, the codes AllTick
+    refused, those over the plan's cap."""
+    service_banner(status, tr)
     auth_banner(status, tr)
     render_store_banner(status.store, tr)
     stream_notice(snapshot, status, tr, key=key)
@@ -196,7 +225,8 @@ def stream_notice(
 def quotes_column_config(
     convention: Convention, with_spark: bool = True, tr: Translator = EN
 ) -> dict[str, Any]:
-    """Column setup for the quotes grid; number formats come from the Styler, per row."""
+    """Column setup for the quotes grid (``ui.tables.grid_frame``): prices arrive as text in
+    their row's precision, ``% Chg`` as a number this formats; no Styler."""
     cc = st.column_config
     label = {k: tr._(v) for k, v in COLUMN_LABELS.items()}
     config: dict[str, Any] = {
@@ -207,14 +237,20 @@ def quotes_column_config(
             width=COLUMN_WIDTHS["Market"],
             help=tr._("US, HK, CN (A-shares), FX (forex & metals), CRYPTO"),
         ),
-        "Last": cc.NumberColumn(
-            label["Last"], width=COLUMN_WIDTHS["Last"], help=tr._("Last traded price, in the quote currency")
+        "Last": cc.TextColumn(
+            label["Last"],
+            width=COLUMN_WIDTHS["Last"],
+            alignment="right",
+            help=tr._("Last traded price, in the quote currency"),
         ),
-        "Prev close": cc.NumberColumn(
-            label["Prev close"], width=COLUMN_WIDTHS["Prev close"], help=tr._("Close of the previous session")
+        "Prev close": cc.TextColumn(
+            label["Prev close"],
+            width=COLUMN_WIDTHS["Prev close"],
+            alignment="right",
+            help=tr._("Close of the previous session"),
         ),
-        "Change": cc.NumberColumn(label["Change"], width=COLUMN_WIDTHS["Change"]),
-        "% Chg": cc.NumberColumn(label["% Chg"], width=COLUMN_WIDTHS["% Chg"]),
+        "Change": cc.TextColumn(label["Change"], width=COLUMN_WIDTHS["Change"], alignment="right"),
+        "% Chg": cc.NumberColumn(label["% Chg"], width=COLUMN_WIDTHS["% Chg"], format="%+.2f%%"),
         "Time": cc.TextColumn(
             label["Time"], width=COLUMN_WIDTHS["Time"], help=tr._("Exchange-local time of the last price")
         ),
@@ -240,12 +276,11 @@ def render_quotes(
     key: str,
     max_rows: int = 30,
     tr: Translator = EN,
-    theme: str = "dark",
 ) -> None:
-    """The styled quotes grid with a height that fits its rows (up to ``max_rows``)."""
+    """The quotes grid (a :func:`ui.tables.grid_frame`) with a height that fits its rows."""
     rows = max(1, min(len(table), max_rows))
     st.dataframe(
-        style_quotes(table, convention, theme),
+        table,
         key=key,
         hide_index=True,
         width="stretch",
@@ -258,14 +293,14 @@ def render_quotes(
 
 
 def render_summary(
-    snapshot: pd.DataFrame, convention: Convention, tr: Translator = EN, min_cols: int = 3
+    summary: pd.DataFrame, convention: Convention, tr: Translator = EN, min_cols: int = 3
 ) -> None:
-    """One bordered card per market: gainers vs losers, the average move, best and worst.
+    """One bordered card per market (a :func:`ui.tables.market_summary` row): gainers vs
+    losers, the average move, best and worst.
 
     On a phone the cards form one row that scrolls sideways (CSS in ``ui.layout``)
     instead of stacking five cards above the grid.
     """
-    summary = market_summary(snapshot, tr)
     if summary.empty:
         return
     with st.container(key="market_cards"):

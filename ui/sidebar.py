@@ -18,6 +18,7 @@ from typing import Any
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from feed.service import redacted_url
 from feed.symbols import Market
 from ui.colors import Convention
 from ui.i18n import N_, Translator
@@ -34,7 +35,7 @@ from ui.watchlist import (
     to_query,
 )
 
-__all__ = ["PAGES", "REFRESH_CHOICES", "SidebarState", "markets_in", "render_sidebar"]
+__all__ = ["PAGES", "REFRESH_CHOICES", "SidebarState", "markets_in", "render_sidebar", "service_where"]
 
 # (script path relative to the repo root, label msgid, material icon): the custom navigation.
 PAGES: tuple[tuple[str, str, str], ...] = (
@@ -340,16 +341,27 @@ def render_sidebar(manager: Any, watch: Any, tr: Translator) -> SidebarState:
         _render_watchlist(tr)
         st.divider()
         convention, live, refresh = _render_display(tr)
-        st.caption(
-            tr._("Feed: built-in simulator (demo mode)")
-            if manager.config.demo
-            else tr._("Feed: AllTick, {plan} plan", plan=escape_markdown(str(manager.config.plan)))
-        )
+        st.caption(_feed_line(manager, tr))
     wl = st.session_state[WATCHLIST]
     watch.set(list(wl))
     with clocks_box:
         render_clocks(manager, markets_in(wl), CLOCK_REFRESH_S if live else None, tr)
     return SidebarState(watchlist=tuple(wl), convention=convention, live=live, refresh_s=refresh)
+
+
+def service_where(manager: Any) -> str:
+    """Where a reader of the quote service reads from (no password), or "" for a local feed."""
+    url = getattr(manager.config, "redis_url", None)
+    return redacted_url(url) if url else ""
+
+
+def _feed_line(manager: Any, tr: Translator) -> str:
+    where = service_where(manager)
+    if where:
+        return tr._("Feed: via quote service ({where})", where=escape_markdown(where))
+    if manager.config.demo:
+        return tr._("Feed: built-in simulator (demo mode)")
+    return tr._("Feed: AllTick, {plan} plan", plan=escape_markdown(str(manager.config.plan)))
 
 
 def markets_in(codes: tuple[str, ...] | list[str]) -> list[Market]:

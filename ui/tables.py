@@ -1,8 +1,10 @@
-"""Quote tables as plain DataFrames and Stylers: what the Quotes and Compare pages show.
+"""Quote tables as plain DataFrames: what the Quotes and Compare pages show.
 
 ``quotes_table`` turns a feed snapshot (``feed.model.SNAPSHOT_COLUMNS``) into display
-columns that stay numeric, so the grid still sorts by value; ``style_quotes`` adds the
-per-row precision and the direction colours. Nothing here imports Streamlit.
+columns, numeric and rounded as shown; ``grid_frame`` writes the prices as text in each
+row's precision for the grid, which Streamlit then draws with ``st.column_config``
+alone (no Styler, whose per-rerun cost was most of a viewer's). Nothing here imports
+Streamlit.
 """
 
 from __future__ import annotations
@@ -10,21 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from collections.abc import Callable, Mapping
-from functools import partial
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from pandas.io.formats.style import Styler
 
 from feed.model import SNAPSHOT_COLUMNS, FeedStatus, Freshness
 from feed.symbols import Market
-from ui.colors import Convention, direction_color, freshness_color
 from ui.format import (
     MISSING,
-    format_change,
-    format_pct,
-    format_price,
+    format_prices,
     local_times,
     price_decimals,
     prices_decimals,
@@ -41,12 +38,12 @@ __all__ = [
     "complete_snapshot",
     "display_names",
     "freeze",
+    "grid_frame",
     "mark_auth_failed",
     "market_summary",
     "quotes_table",
     "snapshot_csv",
     "sparkline",
-    "style_quotes",
 ]
 
 # Display columns of the quotes grid, in order.
@@ -160,28 +157,60 @@ def quotes_table(
     prev = pd.to_numeric(rows["prev_close"], errors="coerce").astype(float).to_numpy()
     decimals = prices_decimals(rows["market"].tolist(), np.where(np.isnan(last), prev, last))
     statuses = freshness_map(tr)
-    fresh = rows["freshness"].astype(str)
+    shorts = {m: market_short(tr, m) for m in set(rows["market"].astype(str).tolist())}
+    symbols = rows["symbol"].astype(str).tolist()
     table = pd.DataFrame(
         {
-            "Symbol": rows["symbol"].astype(str),
+            "Symbol": symbols,
             "Name": display_names(rows, tr),
-            "Market": rows["market"].astype(str).map(lambda m: market_short(tr, m)),
+            "Market": [shorts[m] for m in rows["market"].astype(str).tolist()],
             "Last": round_values(last, decimals),
             "Prev close": round_values(prev, decimals),
             "Change": round_values(pd.to_numeric(rows["change"], errors="coerce").astype(float), decimals),
             "% Chg": round_values(pd.to_numeric(rows["pct_change"], errors="coerce").astype(float), 2),
             "Time": local_times(rows["ts"], rows["market"], now, tr),
-            "Status": fresh.map(lambda f: statuses.get(f, f)),
+            "Status": [statuses.get(f, f) for f in rows["freshness"].astype(str).tolist()],
         }
     )
     if history_map is not None:
         spark = []
-        for i, code in enumerate(table["Symbol"]):
+        for i, code in enumerate(symbols):
             hist = history_map.get(code)
             values = list(hist) if isinstance(hist, list) else sparkline(hist, points=10_000)
             spark.append(_spark_values([float(v) for v in values], float(prev[i]), int(decimals[i])))
         table["Today"] = spark
     return table
+
+
+def grid_frame(table: pd.DataFrame, decimals: np.ndarray | None = None) -> pd.DataFrame:
+    """The quotes grid as Streamlit draws it without a Styler: prices as text in each row's
+    own precision, moves signed with an arrow, ``% Chg`` numeric (``st.column_config``
+    formats it and the grid sorts it).
+
+    A pandas Styler re-rendered every cell's text and CSS on every rerun of every tab;
+    this frame is built once per snapshot version (``ui.board``) and sent as it is.
+    ``decimals`` is each row's price precision (default: from its market and level).
+    """
+    out = table.copy()
+    d = _row_decimals(table).to_numpy() if decimals is None else np.asarray(decimals, dtype=int)
+    for col in ("Last", "Prev close"):
+        if col in out:
+            out[col] = format_prices(table[col].to_numpy(dtype=float), d)
+    if "Change" in out:
+        out["Change"] = _moves(table["Change"].to_numpy(dtype=float), d)
+    return out
+
+
+def _moves(values: np.ndarray, decimals: np.ndarray) -> list[str]:
+    """``▲ +1.23`` / ``▼ -0.50`` / ``0.00``: the direction readable without colour."""
+    text = format_prices(np.abs(values), decimals)
+    out = []
+    for v, t in zip(values.tolist(), text, strict=True):
+        if t == MISSING or float(t.replace(",", "")) == 0:
+            out.append(t)
+        else:
+            out.append(f"▲ +{t}" if v > 0 else f"▼ -{t}")
+    return out
 
 
 def mark_auth_failed(snapshot: pd.DataFrame, status: FeedStatus | None) -> pd.DataFrame:
@@ -234,77 +263,38 @@ def _row_decimals(table: pd.DataFrame) -> pd.Series:
     )
 
 
-def style_quotes(
-    table: pd.DataFrame, convention: Convention, theme: str = "dark", tr: Translator = EN
-) -> Styler:
-    """Per-row price precision, signed moves, and text colour by direction and status."""
-    styler = table.style
-    decimals = _row_decimals(table)
-    price_cols = [c for c in ("Last", "Prev close") if c in table]
-    for d in sorted(decimals.unique()):
-        rows = decimals.index[decimals == d]
-        if price_cols:
-            styler = styler.format(
-                partial(format_price, decimals=int(d)), subset=pd.IndexSlice[rows, price_cols]
-            )
-        if "Change" in table:
-            styler = styler.format(
-                partial(format_change, decimals=int(d)), subset=pd.IndexSlice[rows, ["Change"]]
-            )
-    if "% Chg" in table:
-        styler = styler.format(format_pct, subset=["% Chg"])
-    move_cols = [c for c in ("Change", "% Chg") if c in table]
-    if move_cols:
-        color = _direction_css(convention, theme)
-        styler = styler.map(color, subset=move_cols)
-    if "Status" in table:
-        # Status holds the translated word; each word stands for one freshness value.
-        css = {shown: f"color: {freshness_color(raw, theme)}" for raw, shown in freshness_map(tr).items()}
-        fallback = f"color: {freshness_color('', theme)}"
-        styler = styler.map(lambda v: css.get(v, fallback), subset=["Status"])
-    if "Today" in table:
-        # The grid draws the sparkline from the data; rendering 60 floats per cell as
-        # display text would only cost time (it was a third of the marshalling).
-        styler = styler.format(lambda _: "", subset=["Today"])
-    return styler
-
-
-def _direction_css(convention: Convention, theme: str) -> Callable[[float], str]:
-    def css(value: float) -> str:
-        return f"color: {direction_color(value, convention, theme)}"
-
-    return css
-
-
 def market_summary(snapshot: pd.DataFrame, tr: Translator = EN) -> pd.DataFrame:
     """Per market: how many rose, fell and stayed put, the average move, best and worst.
 
     Markets appear in the order they first occur in the snapshot (the watchlist order).
     Rows without a % change (no price or no previous close yet) count as symbols but
-    not as priced, so the average is never dragged towards zero by missing data.
+    not as priced, so the average is never dragged towards zero by missing data. Plain
+    Python over the rows: a groupby cost more than the rest of the board together.
     """
+    groups: dict[str, list[tuple[str, float]]] = {}
+    pcts = pd.to_numeric(snapshot["pct_change"], errors="coerce").astype(float).tolist()
+    for code, market, pct in zip(snapshot["symbol"].tolist(), snapshot["market"].tolist(), pcts, strict=True):
+        groups.setdefault(str(market), []).append((str(code), pct))
     records = []
-    for market, group in snapshot.groupby("market", sort=False):
-        pct = pd.to_numeric(group["pct_change"], errors="coerce")
-        priced = group[pct.notna()]
-        ppct = pct[pct.notna()]
-        best = priced.loc[ppct.idxmax()] if not priced.empty else None
-        worst = priced.loc[ppct.idxmin()] if not priced.empty else None
-        label = market_label(tr, market)
+    for market, rows in groups.items():
+        priced = [(c, p) for c, p in rows if not math.isnan(p)]
+        best = max(priced, key=lambda r: r[1]) if priced else None  # first of equals, as idxmax
+        worst = min(priced, key=lambda r: r[1]) if priced else None
+        moves = [p for _, p in priced]
         records.append(
             {
-                "market": str(market),
-                "label": label,
-                "symbols": len(group),
+                "market": market,
+                "label": market_label(tr, market),
+                "symbols": len(rows),
                 "priced": len(priced),
-                "gainers": int((ppct > 0).sum()),
-                "losers": int((ppct < 0).sum()),
-                "unchanged": int((ppct == 0).sum()),
-                "avg_pct": float(ppct.mean()) if not ppct.empty else float("nan"),
-                "best": str(best["symbol"]) if best is not None else MISSING,
-                "best_pct": float(best["pct_change"]) if best is not None else float("nan"),
-                "worst": str(worst["symbol"]) if worst is not None else MISSING,
-                "worst_pct": float(worst["pct_change"]) if worst is not None else float("nan"),
+                "gainers": sum(p > 0 for p in moves),
+                "losers": sum(p < 0 for p in moves),
+                "unchanged": sum(p == 0 for p in moves),
+                "avg_pct": sum(moves) / len(moves) if moves else math.nan,
+                "best": best[0] if best else MISSING,
+                "best_pct": best[1] if best else math.nan,
+                "worst": worst[0] if worst else MISSING,
+                "worst_pct": worst[1] if worst else math.nan,
             }
         )
     return pd.DataFrame.from_records(records, columns=list(SUMMARY_COLUMNS))

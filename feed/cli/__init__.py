@@ -25,9 +25,9 @@ EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _commands() -> list[ModuleType]:
-    from feed.cli import export, premium, quotes
+    from feed.cli import export, premium, quotes, serve
 
-    return [quotes, premium, export]
+    return [quotes, premium, export, serve]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,106 @@
+"""Two Streamlit replicas on one quote service, in Chromium: the same price, within a second.
+
+One publisher (a demo feed and its simulator, in the test process) writes to a real
+redis-server; two ``streamlit run streamlit_app.py`` processes read it through
+``QUOTES_REDIS_URL``, each on its own port, as replicas behind a load balancer would.
+The simulator is paused and given prices no random walk would make; each must show up
+in both browsers, and the two must show it within 1 s of each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from feed.config import FeedConfig
+from feed.manager import FeedManager
+from feed.service.publisher import Publisher
+from tests.e2e.conftest import _free_port, _healthy
+from tests.redis_support import RedisServer, unique_prefix
+
+pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore::pytest.PytestRemovedIn10Warning")]
+
+ROOT = Path(__file__).resolve().parents[2]
+CODE = "AAPL.US"
+LOAD_MS = 60_000
+
+
+@contextlib.contextmanager
+def _replica(redis_url: str, prefix: str) -> Iterator[str]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALLTICK_", "QUOTES_"))}
+    env.update({"QUOTES_REDIS_URL": redis_url, "QUOTES_REDIS_PREFIX": prefix})
+    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless=true"]
+    cmd += ["--server.address=127.0.0.1", f"--server.port={port}", "--server.fileWatcherType=none"]
+    cmd += ["--browser.gatherUsageStats=false"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not _healthy(url):
+            assert proc.poll() is None and time.monotonic() < deadline, "a replica did not start"
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def service(redis_server: RedisServer) -> Iterator[tuple[FeedManager, list[str]]]:
+    prefix = unique_prefix()
+    feed = FeedManager(FeedConfig(default_symbols=())).start()
+    publisher = Publisher(feed, redis_server.url, prefix=prefix, ttl=2.0).start()
+    try:
+        with _replica(redis_server.url, prefix) as a, _replica(redis_server.url, prefix) as b:
+            yield feed, [a, b]
+    finally:
+        publisher.stop()
+        feed.stop()
+
+
+def _last(page: Page) -> str:
+    """The Last cell of the grid's first row (text: the grid holds prices as display text)."""
+    cells = (
+        page.locator("[data-testid=stMain] [data-testid=stDataFrame] [role=row]")
+        .nth(1)
+        .locator("[role=gridcell]")
+    )
+    return cells.nth(1).inner_text(timeout=2_000).strip()
+
+
+def test_two_replicas_show_the_same_last_price_within_a_second(
+    browser: Browser, service: tuple[FeedManager, list[str]]
+) -> None:
+    feed, urls = service
+    pages = []
+    for url in urls:
+        page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        page.goto(f"{url}/?symbols={CODE}")
+        expect(page.locator(".st-key-quotes_stamp")).to_contain_text("Updated", timeout=LOAD_MS)
+        expect(page.locator("[data-testid=stSidebar]")).to_contain_text("via quote service")
+        pages.append(page)
+    sim = feed.simulator
+    assert sim.wait_subscribed(CODE, 15)
+    sim.pause()
+    for price in ("123.45", "124.56", "122.34"):
+        sim.push_tick(CODE, price)
+        pushed = time.monotonic()
+        seen: dict[int, float] = {}
+        while len(seen) < 2 and time.monotonic() - pushed < 10:
+            for i, page in enumerate(pages):
+                if i not in seen and _last(page) == price:
+                    seen[i] = time.monotonic()
+            time.sleep(0.05)
+        assert len(seen) == 2, f"{price}: shown by {sorted(seen)} only, {[_last(p) for p in pages]}"
+        assert abs(seen[0] - seen[1]) <= 1.0, f"{price}: {abs(seen[0] - seen[1]):.2f}s apart"
+    for page in pages:
+        page.context.close()
