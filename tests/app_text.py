@@ -22,6 +22,8 @@ ALLOWED = {
     "TOKEN",
     "PLAN",
     "CSV",
+    "Parquet",
+    "DuckDB",
     "HTTP",
     "API",
     "WebSocket",

@@ -84,7 +84,8 @@ def test_freshness_tracks_stall_disconnect_and_recovery(sim, make_manager):
     sim.stall()
     # Half-open: detected and shown as down, not as a quiet live price.
     assert wait_until(lambda: row(m, "AAPL.US")["freshness"] == Freshness.DOWN, 6)
-    assert "503" in row(m, "AAPL.US")["note"]  # the row says why
+    # The row says why: first the dead link, then the refused reconnect.
+    assert wait_until(lambda: "503" in row(m, "AAPL.US")["note"], 5), row(m, "AAPL.US")["note"]
     sim.accept_upgrades()
     sim.unstall()
     assert wait_until(lambda: row(m, "AAPL.US")["freshness"] == Freshness.LIVE, 10)

@@ -187,9 +187,12 @@ def test_a_restart_after_a_three_minute_outage_fills_the_missed_minutes_from_the
             assert m.wait_ready(10)
             since = pd.Timestamp(start // 60 * 60, unit="s", tz="UTC")  # from the first run's first minute
 
+            cut = pd.Timestamp(stopped, unit="s", tz="UTC")
+
             def filled() -> bool:
                 p = m.history("AAPL.US", start=since)
-                return len(p) > 5 and not p["price"].isna().any()
+                streamed = len(m.history("AAPL.US", start=cut, kind="ticks")) > 0  # this run's pushes too
+                return len(p) > 5 and not p["price"].isna().any() and streamed
 
             assert wait_until(filled, 15), m.history("AAPL.US", start=since)
             sim.pause()
@@ -198,7 +201,6 @@ def test_a_restart_after_a_three_minute_outage_fills_the_missed_minutes_from_the
             minutes = (bars["ts"].dt.as_unit("s").astype("int64") // 60).tolist()
             assert minutes == list(range(minutes[0], minutes[-1] + 1)), "the minute path has a hole"
             every = m.history("AAPL.US", start=since, kind="ticks")["ts"]
-            cut = pd.Timestamp(stopped, unit="s", tz="UTC")
             last_before, first_after = (
                 every[every <= cut].max().floor("min"),
                 every[every > cut].min().floor("min"),

@@ -97,7 +97,11 @@ def store_figures(store: StoreStatus, tr: Translator = EN) -> list[tuple[str, st
     lag = store.lag_p99
     oldest = store.oldest.isoformat() if store.oldest else "—"
     return [
-        (tr._("Tick store"), tr.pgettext(*MODES.get(store.mode, MODES[FAILED])), store.directory or ""),
+        (
+            tr._("Tick store"),
+            tr.pgettext(*MODES.get(store.mode, MODES[FAILED])),
+            tr._("Its DuckDB file lives in `{directory}`", directory=store.directory) if store.directory else "",
+        ),
         (
             tr._("Size on disk"),
             size_text(store.size_bytes),
