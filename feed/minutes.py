@@ -76,9 +76,12 @@ class MinuteSeries:
             c[i] = price
             self.v[i] += volume
             return
+        # A minute the feed did not stream from its start (before ``quiet_from``: the first
+        # minute of a run or of a link) holds only part of its trades until a K-line comes.
+        rank = LIVE if minute >= self.quiet_from else PARTIAL
         if not n:
             self._clear(minute)
-            self._append(price, price, price, price, volume, LIVE)
+            self._append(price, price, price, price, volume, rank)
             self.version += 1
             return
         idx = minute - self.first_min
@@ -88,7 +91,7 @@ class MinuteSeries:
             if self.r[idx] <= QUIET:  # a gap or a flat filler: this trade opens the minute
                 self.o[idx] = self.h[idx] = self.l[idx] = self.c[idx] = price
                 self.v[idx] = volume
-                self.r[idx] = LIVE
+                self.r[idx] = rank
                 self.version += 1
                 return
             if price > self.h[idx]:
@@ -97,9 +100,9 @@ class MinuteSeries:
                 self.l[idx] = price
             self.c[idx] = price
             self.v[idx] += volume
-            self.r[idx] = LIVE
+            self.r[idx] = max(self.r[idx], rank)
             return
-        self._place(minute, price, price, price, price, volume, LIVE)
+        self._place(minute, price, price, price, price, volume, rank)
 
     def _place(self, minute: int, o: float, h: float, lo: float, c: float, v: float, rank: int) -> None:
         """A new minute after the last one held; the minutes between are quiet or a gap."""

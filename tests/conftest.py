@@ -17,6 +17,19 @@ from tests.redis_support import RedisServer
 from tests.support import TOKEN
 
 
+# Tests that share one worker under pytest-xdist (``-n 2 --dist loadgroup`` in pyproject):
+# the browser tests (one Streamlit server and one Chromium at a time, and their session
+# fixtures started once) and the wall-clock fault tests, which must not run beside them.
+SERIAL = {"test_reliability.py", "test_soak.py"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "e2e" in item.path.parts or item.path.name in SERIAL:
+            item.add_marker(pytest.mark.xdist_group("serial"))
+
+
 @pytest.fixture(autouse=True)
 def _keep_main_module() -> Iterator[None]:
     """Streamlit's script runner (AppTest) installs the page as ``__main__`` and leaves it

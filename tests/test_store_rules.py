@@ -74,6 +74,19 @@ def test_a_kline_replaces_partial_and_quiet_minutes_but_not_live_ones():
     assert dict(s.points()) == {10: 5.0, 11: 6.0, 12: 2.0}
 
 
+def test_the_minute_a_run_starts_in_is_partial_until_a_kline_replaces_it():
+    s = MinuteSeries(quiet_from=201)  # the link came up during minute 200
+    s.update(200, 3.0, 1.0)  # trades of minute 200 before that are unknown
+    s.update(200, 3.2, 1.0)
+    s.update(201, 3.1, 2.0)
+    assert {b[0]: b[6] for b in s.ranked()} == {200: PARTIAL, 201: LIVE}
+    s.seed([(200, 2.9, 3.4, 2.8, 3.2, 40.0)])  # the K-line holds the whole minute
+    assert s.ranked()[0] == (200, 2.9, 3.4, 2.8, 3.2, 40.0, KLINE)
+    s.update(201, 3.3, 1.0)
+    s.seed([(201, 9.0, 9.0, 9.0, 9.0, 1.0)])  # never over a minute streamed from its start
+    assert s.ranked()[1] == (201, 3.1, 3.3, 3.1, 3.3, 3.0, LIVE)
+
+
 def test_a_live_trade_in_a_gap_minute_opens_it():
     s = MinuteSeries(quiet_from=NEVER)
     s.update(10, 1.0)
