@@ -16,7 +16,6 @@ from feed.simulator import Simulator
 from tests.redis_support import RedisServer
 from tests.support import TOKEN
 
-
 # Tests that share one worker under pytest-xdist (``-n 2 --dist loadgroup`` in pyproject):
 # the browser tests (one Streamlit server and one Chromium at a time, and their session
 # fixtures started once) and the wall-clock fault tests, which must not run beside them.

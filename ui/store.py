@@ -100,7 +100,9 @@ def store_figures(store: StoreStatus, tr: Translator = EN) -> list[tuple[str, st
         (
             tr._("Tick store"),
             tr.pgettext(*MODES.get(store.mode, MODES[FAILED])),
-            tr._("Its DuckDB file lives in `{directory}`", directory=store.directory) if store.directory else "",
+            tr._("Its DuckDB file lives in `{directory}`", directory=store.directory)
+            if store.directory
+            else "",
         ),
         (
             tr._("Size on disk"),
