@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.e2e.shots import shot
+
 pytestmark = [
     pytest.mark.e2e,
     # pytest-playwright 0.10's base_url fixture under pytest 9; harmless (streamlit-notes §3.2).
@@ -23,6 +25,7 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 LOAD_MS = 30_000
+SHOT_NAMES = {"Heatmap": "heatmap", "Compare": "compare", "Feed health": "health", "Premium": "premium"}
 PAGES = [
     ("Heatmap", "stVegaLiteChart"),
     ("Compare", "stVegaLiteChart"),
@@ -55,12 +58,15 @@ def _open_quotes(page: Page, url: str) -> None:
 
 
 def test_every_page_renders_and_is_screenshotted(page: Page, app_url: str) -> None:
-    """Quotes first, then each page through the sidebar's own links, as a user would."""
+    """Quotes first, then each page through the sidebar's own links, as a user would; each
+    shot at 1400 px for ``docs/screenshots`` (the Chinese ones: test_layout_e2e)."""
+    page.set_viewport_size({"width": 1400, "height": 900})
     _open_quotes(page, app_url)
     time.sleep(3)  # let sparklines and summary cards fill in
     _no_exception(page)
     quotes_png = ARTIFACTS / "quotes.png"
     page.screenshot(path=str(quotes_png))
+    shot(page, "quotes-en-1400")
     (ROOT / "docs").mkdir(exist_ok=True)
     if os.environ.get("UPDATE_SCREENSHOT"):  # refresh the README's picture on request only
         shutil.copyfile(quotes_png, ROOT / "docs" / "screenshot.png")
@@ -75,7 +81,7 @@ def test_every_page_renders_and_is_screenshotted(page: Page, app_url: str) -> No
         time.sleep(2)
         _no_exception(page)
         assert "symbols=" in page.url  # the shareable watchlist follows the user
-        page.screenshot(path=str(ARTIFACTS / f"{label.lower().replace(' ', '_')}.png"))
+        shot(page, f"{SHOT_NAMES[label]}-en-1400", full=True)
 
 
 def test_quotes_grid_updates_by_itself(page: Page, app_url: str) -> None:
