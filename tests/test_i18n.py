@@ -168,3 +168,11 @@ def test_dates_follow_the_language() -> None:
     assert translator("zh").month_day(day) == "11月26日"
     assert translator("zh").weekday(day) == "周四"
     assert translator("zh-Hant").weekday(day) == "週四"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_metric_delta_starts_with_its_sign_in_every_language(lang: str) -> None:
+    """``st.metric`` reads a text delta's direction from a leading "-": a translation that
+    put a word first showed a falling average with a rising arrow in Chinese."""
+    tr = translator(lang)
+    assert tr._("{pct} avg", pct="-0.25%").startswith("-0.25%")
