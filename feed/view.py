@@ -20,6 +20,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from feed import calendars
@@ -90,12 +91,42 @@ def frame(
         row = _row(snap, code, phases, now, quiet_after)
         for key, value in row.items():
             cols[key][i] = value
-    df = pd.DataFrame(cols, columns=list(SNAPSHOT_COLUMNS))
-    for c in _FLOATS:
-        df[c] = df[c].astype("float64")
-    df["ts"] = pd.to_datetime(df["ts"].astype("Float64"), unit="ms", utc=True)
-    df["streamed"] = df["streamed"].astype(bool)
-    return df, {c: i for i, c in enumerate(codes)}
+    # Each column made once in its final dtype: the view thread holds the GIL while it
+    # builds, and every pass of astype over a built frame is time the processor waits.
+    data: dict[str, Any] = {}
+    static = _static_columns(snap, cols)
+    for c in SNAPSHOT_COLUMNS:
+        values = cols[c]
+        if c in static:
+            data[c] = static[c]
+        elif c in _FLOATS:
+            data[c] = np.array(values, dtype="float64")
+        elif c == "ts":
+            ms = np.array([-1 if v is None else v for v in values], dtype="int64")
+            ts = ms.astype("datetime64[ms]")
+            ts[ms < 0] = np.datetime64("NaT")
+            data[c] = pd.DatetimeIndex(ts).tz_localize("UTC")
+        elif c == "streamed":
+            data[c] = np.array(values, dtype=bool)
+        else:
+            data[c] = values
+    return pd.DataFrame(data, columns=list(SNAPSHOT_COLUMNS)), {c: i for i, c in enumerate(codes)}
+
+
+_STATIC = ("symbol", "name", "name_zh", "market", "currency")
+_static_held: list[Any] = [None, None, {}]  # (watched, names) they were made for, the columns
+
+
+def _static_columns(snap: Snapshot, cols: dict[str, list[Any]]) -> dict[str, Any]:
+    """The columns that change only with the watchlist or the names, as string arrays made
+    once: converting text to pandas' string dtype is most of a frame's cost. Held by
+    whichever thread builds frames (the view thread); a race only builds them twice."""
+    watched, names, held = _static_held
+    if watched is snap.watched and names is snap.names:
+        return held
+    made = {c: pd.array(cols[c], dtype="str") for c in _STATIC}
+    _static_held[:] = [snap.watched, snap.names, made]
+    return made
 
 
 def _row(snap: Snapshot, code: str, phases: Mapping[str, Freshness], now: float, quiet_after: float) -> dict:
