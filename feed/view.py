@@ -114,18 +114,20 @@ def frame(
 
 
 _STATIC = ("symbol", "name", "name_zh", "market", "currency")
-_static_held: list[Any] = [None, None, {}]  # (watched, names) they were made for, the columns
+_static_held: tuple[Any, Any, dict[str, Any]] = (None, None, {})  # made for (watched, names)
 
 
 def _static_columns(snap: Snapshot, cols: dict[str, list[Any]]) -> dict[str, Any]:
     """The columns that change only with the watchlist or the names, as string arrays made
-    once: converting text to pandas' string dtype is most of a frame's cost. Held by
-    whichever thread builds frames (the view thread); a race only builds them twice."""
+    once: converting text to pandas' string dtype is most of a frame's cost. Frames are
+    built by the view thread; the held tuple is replaced whole, so another caller (a final
+    frame, a test) at worst makes them once more."""
+    global _static_held
     watched, names, held = _static_held
     if watched is snap.watched and names is snap.names:
         return held
     made = {c: pd.array(cols[c], dtype="str") for c in _STATIC}
-    _static_held[:] = [snap.watched, snap.names, made]
+    _static_held = (snap.watched, snap.names, made)
     return made
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from feed.config import FeedConfig
 from feed.simulator import Simulator
@@ -41,3 +42,14 @@ def fast_config(sim: Simulator, **overrides: object) -> FeedConfig:
     }
     values.update(overrides)
     return FeedConfig(**values)  # type: ignore[arg-type]
+
+
+def run_until(at: Any, done: Callable[[Any], bool], timeout: float = 20.0) -> Any:
+    """Rerun an AppTest until ``done(at)`` holds or ``timeout`` passes: the simulator's first
+    prices and the page's data arrive a moment after the feed starts."""
+    deadline = time.monotonic() + timeout
+    at.run()
+    while not done(at) and time.monotonic() < deadline:
+        time.sleep(0.3)
+        at.run()
+    return at

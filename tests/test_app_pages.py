@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +18,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from feed.config import DEFAULT_SYMBOLS
+from tests.support import run_until
 from ui.colors import GREEN, RED, Convention
 from ui.format import MISSING
 
@@ -41,16 +41,6 @@ def _app(path: Path = ENTRY, **query: str) -> AppTest:
     at = AppTest.from_file(str(path), default_timeout=TIMEOUT)
     for key, value in query.items():
         at.query_params[key] = value
-    return at
-
-
-def _run_until(at: AppTest, done: Callable[[AppTest], bool], timeout: float = 15.0) -> AppTest:
-    """Rerun until ``done`` holds: the simulator's first prices arrive over HTTP after start."""
-    deadline = time.monotonic() + timeout
-    at.run()
-    while not done(at) and time.monotonic() < deadline:
-        time.sleep(0.3)
-        at.run()
     return at
 
 
@@ -87,7 +77,7 @@ def test_page_renders_in_demo_mode(page: Path) -> None:
 
 
 def test_quotes_table_holds_the_watched_symbols_with_numbers() -> None:
-    at = _run_until(_app(), _priced)
+    at = run_until(_app(), _priced)
     assert not at.exception
     table = at.dataframe[0].value
     assert list(table["Symbol"]) == list(DEFAULT_SYMBOLS)
@@ -100,7 +90,7 @@ def test_quotes_table_holds_the_watched_symbols_with_numbers() -> None:
 
 
 def test_quotes_prices_become_complete_rows_with_previous_close() -> None:
-    at = _run_until(_app(), lambda a: _priced(a) and a.dataframe[0].value["Prev close"].ne(MISSING).all())
+    at = run_until(_app(), lambda a: _priced(a) and a.dataframe[0].value["Prev close"].ne(MISSING).all())
     table = at.dataframe[0].value
     last, prev, change = (numbers(table[c]) for c in ("Last", "Prev close", "Change"))
     # The grid shows values rounded as displayed (cents, or thousandths under HK$10).
@@ -111,14 +101,14 @@ def test_quotes_prices_become_complete_rows_with_previous_close() -> None:
 
 
 def test_market_filter_limits_the_grid_to_one_market() -> None:
-    at = _run_until(_app(), _priced)
+    at = run_until(_app(), _priced)
     at.session_state["quotes_market"] = "HK"
     at.run()
     assert set(at.dataframe[0].value["Market"]) == {"HK"}
 
 
 def test_heatmap_page_holds_one_chart_per_market() -> None:
-    at = _run_until(_app(ROOT / "pages" / "1_Heatmap.py"), lambda a: len(a.get("vega_lite_chart")) >= 3)
+    at = run_until(_app(ROOT / "pages" / "1_Heatmap.py"), lambda a: len(a.get("vega_lite_chart")) >= 3)
     assert not at.exception
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     tiles = [s for s in specs if "layer" in s]
@@ -130,14 +120,14 @@ def test_heatmap_page_holds_one_chart_per_market() -> None:
 def test_red_up_convention_swaps_heatmap_colours() -> None:
     at = _app(ROOT / "pages" / "1_Heatmap.py")
     at.session_state["ui_convention"] = Convention.RED_UP
-    at = _run_until(at, lambda a: len(a.get("vega_lite_chart")) >= 3)
+    at = run_until(at, lambda a: len(a.get("vega_lite_chart")) >= 3)
     tiles = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     ranges = [s["layer"][0]["encoding"]["color"]["scale"]["range"] for s in tiles if "layer" in s]
     assert ranges and all(r[0] == GREEN and r[-1] == RED for r in ranges)
 
 
 def test_compare_page_holds_the_chart_and_table() -> None:
-    at = _run_until(_app(ROOT / "pages" / "2_Compare.py"), _priced)
+    at = run_until(_app(ROOT / "pages" / "2_Compare.py"), _priced)
     assert not at.exception
     (chart,) = at.get("vega_lite_chart")
     spec = json.loads(chart.proto.spec)
@@ -155,7 +145,7 @@ def test_compare_needs_two_symbols() -> None:
 
 
 def test_feed_health_page_lists_connections_and_clocks() -> None:
-    at = _run_until(_app(ROOT / "pages" / "3_Feed_health.py"), lambda a: len(a.dataframe) >= 2)
+    at = run_until(_app(ROOT / "pages" / "3_Feed_health.py"), lambda a: len(a.dataframe) >= 2)
     assert not at.exception
     tables = [d.value for d in at.dataframe]
     conns = next(t for t in tables if "Connection" in t.columns)
@@ -193,7 +183,7 @@ def test_good_symbols_appear_and_bad_ones_are_named() -> None:
     assert _watchlist(at)[-2:] == ["JD.US", "600519.SH"]
     assert "`not-a-code`" in at.sidebar.error[0].value
     assert _link(at).endswith(",JD.US,600519.SH")
-    at = _run_until(at, lambda a: "JD.US" in set(a.dataframe[0].value["Symbol"]))
+    at = run_until(at, lambda a: "JD.US" in set(a.dataframe[0].value["Symbol"]))
     table = at.dataframe[0].value.set_index("Symbol")
     assert table.loc["600519.SH", "Market"] == "CN"
 
@@ -208,7 +198,7 @@ def test_preset_and_remove_edit_the_list() -> None:
 
 
 def test_link_seeds_the_watchlist_once_and_survives_page_switches() -> None:
-    at = _run_until(_app(symbols="aapl,0700.HK,USDCNH"), _priced)
+    at = run_until(_app(symbols="aapl,0700.HK,USDCNH"), _priced)
     assert _watchlist(at) == ["AAPL.US", "700.HK", "USDCNH"]
     assert _link(at) == "AAPL.US,700.HK,USDCNH"  # canonical form written back
     _add(at, "GOLD")

@@ -6,7 +6,6 @@ through the cached manager exactly as a replica would, and say so.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from feed.config import FeedConfig
 from feed.manager import FeedManager
 from feed.service.publisher import Publisher
 from tests.redis_support import RedisServer, unique_prefix
+from tests.support import run_until
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY = ROOT / "streamlit_app.py"
@@ -43,11 +43,7 @@ def served(monkeypatch: pytest.MonkeyPatch, own_redis: RedisServer) -> Iterator[
 
 
 def _run_until(at: AppTest, done: Callable[[AppTest], bool], timeout: float = 15.0) -> AppTest:
-    deadline = time.monotonic() + timeout
-    at.run()
-    while not (not at.exception and done(at)) and time.monotonic() < deadline:
-        time.sleep(0.3)
-        at.run()
+    at = run_until(at, lambda a: not a.exception and done(a), timeout)
     assert not at.exception, [e.value for e in at.exception]
     return at
 

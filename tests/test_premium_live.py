@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from feed.manager import FeedManager
 from feed.premium import load_pairs, ratio_on
 from feed.simulator import Simulator
-from tests.support import TOKEN, fast_config, wait_until
+from tests.support import TOKEN, fast_config, run_until, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "pages" / "4_Premium.py"
@@ -105,17 +105,8 @@ def _page(**query: str) -> AppTest:
     return at
 
 
-def _run_until(at: AppTest, done, timeout: float = 20.0) -> AppTest:
-    deadline = time.monotonic() + timeout
-    at.run()
-    while not done(at) and time.monotonic() < deadline:
-        time.sleep(0.3)
-        at.run()
-    return at
-
-
 def test_the_page_shows_every_pair_with_its_legs_fx_and_ratio(demo_app):
-    at = _run_until(_page(), lambda a: a.dataframe and a.dataframe[0].value["Premium %"].notna().sum() >= 20)
+    at = run_until(_page(), lambda a: a.dataframe and a.dataframe[0].value["Premium %"].notna().sum() >= 20)
     assert not at.exception, [e.value for e in at.exception]
     grid = at.dataframe[0].value
     assert len(grid) == len(PAIRS)
@@ -130,7 +121,7 @@ def test_the_page_shows_every_pair_with_its_legs_fx_and_ratio(demo_app):
 
 
 def test_the_page_works_with_an_empty_watchlist_and_in_chinese(demo_app):
-    at = _run_until(_page(symbols="", lang="zh"), lambda a: bool(a.dataframe))
+    at = run_until(_page(symbols="", lang="zh"), lambda a: bool(a.dataframe))
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value.endswith("溢价")
     assert "配对" in at.dataframe[0].value.columns or "Pair" in at.dataframe[0].value.columns
@@ -140,7 +131,7 @@ def test_a_pair_with_a_leg_the_server_does_not_know_stays_empty(demo_app, tmp_pa
     pairs = tmp_path / "pairs.csv"
     pairs.write_text("symbol,peer,kind,ratio,valid_from,source\nZZZQ.US,8888.HK,ADR,1,,test\n")
     monkeypatch.setenv("QUOTES_PAIRS_FILE", str(pairs))
-    at = _run_until(_page(), lambda a: a.dataframe and a.dataframe[0].value["Premium %"].notna().sum() >= 20)
+    at = run_until(_page(), lambda a: a.dataframe and a.dataframe[0].value["Premium %"].notna().sum() >= 20)
     assert not at.exception, [e.value for e in at.exception]
     grid = at.dataframe[0].value.set_index("Pair")
     row = grid.loc["ZZZQ.US / 8888.HK"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from feed.export import to_bytes, write_file
 from feed.store.status import StoreStatus
+from tests.support import run_until
 from ui.i18n import translator
 from ui.store import _bytes, export_name, size_text, store_figures, store_notices
 
@@ -28,21 +28,12 @@ def demo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     st.cache_resource.clear()
 
 
-def _run_until(at: AppTest, done, timeout: float = 20.0) -> AppTest:
-    deadline = time.monotonic() + timeout
-    at.run()
-    while not done(at) and time.monotonic() < deadline:
-        time.sleep(0.3)
-        at.run()
-    return at
-
-
 def test_feed_health_shows_the_stores_mode_size_and_oldest_day(demo) -> None:
     def writing(at: AppTest) -> bool:
         cards = {m.label: m.value for m in at.metric}
         return cards.get("Tick store") == "writing" and cards.get("Oldest day") not in (None, "—")
 
-    at = _run_until(AppTest.from_file(str(ROOT / "pages" / "3_Feed_health.py"), default_timeout=30), writing)
+    at = run_until(AppTest.from_file(str(ROOT / "pages" / "3_Feed_health.py"), default_timeout=30), writing)
     assert not at.exception
     cards = {m.label: m.value for m in at.metric}
     assert cards["Tick store"] == "writing", cards

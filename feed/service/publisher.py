@@ -36,6 +36,7 @@ import redis
 from feed.dispatch import make_trade_ticks
 from feed.manager import FeedManager, Watch
 from feed.service import Keys, client, redacted_url
+from feed.service.asking import reply
 from feed.service.store import answer as answer_store_read
 from feed.sinks import Batch, TickSink
 from feed.wire import SCHEMA, encode_path, encode_snapshot, encode_status, encode_tick
@@ -307,10 +308,4 @@ class Publisher:
             answer = {"ok": True, "bars": rows}
         except Exception as exc:  # the reader raises the same kind, with the same words
             answer = {"ok": False, "error": type(exc).__name__, "message": str(exc)}
-        try:
-            pipe = r.pipeline(transaction=False)
-            pipe.rpush(reply_key, orjson.dumps(answer))
-            pipe.expire(reply_key, 30)
-            pipe.execute()
-        except redis.RedisError as exc:
-            log.warning("could not answer a bars request: %s", exc)
+        reply(r, reply_key, answer)

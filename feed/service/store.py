@@ -12,7 +12,6 @@ the caller's thread, which waits anyway. Publisher side: :func:`answer`, run by 
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +22,8 @@ import pyarrow as pa
 import redis
 
 from feed.config import FeedConfig
-from feed.service import Keys, client, redacted_url
+from feed.service import Keys
+from feed.service.asking import Asker, reply
 from feed.store.messages import Read
 
 __all__ = ["STORE_TIMEOUT", "StorePort", "answer"]
@@ -51,44 +51,24 @@ class StorePort:
 
     def __init__(self, config: FeedConfig) -> None:
         assert config.redis_url
-        self._url = config.redis_url
         self._keys = Keys(config.redis_prefix)
-        self._redis: redis.Redis | None = None
+        self._asker = Asker(config.redis_url, STORE_TIMEOUT)
 
     def submit(self, msg: object) -> None:
         if isinstance(msg, Read):
             msg.reply.put(self._ask(msg))
 
     def _ask(self, msg: Read) -> object:
-        rid = secrets.token_hex(8)
-        request = {
-            "id": rid,
-            "kind": msg.kind,
-            "codes": list(msg.codes),
-            "start_ms": msg.start_ms,
-            "end_ms": msg.end_ms,
-            "expires_at": time.time() + STORE_TIMEOUT,
-        }
-        try:
-            if self._redis is None:
-                self._redis = client(self._url, timeout=STORE_TIMEOUT + 1)
-            self._redis.rpush(self._keys.store_requests, orjson.dumps(request))
-            item = self._redis.blpop([self._keys.store_reply(rid)], timeout=STORE_TIMEOUT)
-            payload = self._redis.lpop(self._keys.store_reply(rid)) if item is not None else None
-        except redis.RedisError as exc:
-            return ConnectionError(f"Redis at {redacted_url(self._url)} is unreachable: {exc}")
-        if item is None:
-            return TimeoutError(
-                f"the quote service did not answer a tick store read in {STORE_TIMEOUT:g}s "
-                "(is `python -m feed serve` running?)"
-            )
-        head = orjson.loads(item[1])
-        if not head.get("ok"):
-            kind = {"LookupError": LookupError, "ValueError": ValueError, "TimeoutError": TimeoutError}
-            return kind.get(head.get("error"), RuntimeError)(head.get("message", "the store read failed"))
+        request = {"kind": msg.kind, "codes": list(msg.codes), "start_ms": msg.start_ms, "end_ms": msg.end_ms}
+        answer = self._asker.ask(
+            self._keys.store_requests, self._keys.store_reply, request, "a tick store read"
+        )
+        if isinstance(answer, Exception):
+            return answer
+        head, payload = answer
         if msg.kind == "symbols":
             return list(head["symbols"])
-        frame = _from_ipc(payload or b"")
+        frame = _from_ipc(payload[0] if payload else b"")
         if msg.kind == "path":
             return frame, [tuple(b) for b in head["breaks"]]
         return frame
@@ -108,7 +88,7 @@ def answer(r: redis.Redis, keys: Keys, raw: bytes, read: Callable[[str, tuple, i
         return
     if float(req.get("expires_at") or 0) and time.time() > float(req["expires_at"]):
         return  # the reader stopped waiting
-    payload = b""
+    payload: tuple[bytes, ...] = ()
     try:
         value = read(kind, codes, lo, hi)
         head: dict[str, Any] = {"ok": True}
@@ -117,15 +97,9 @@ def answer(r: redis.Redis, keys: Keys, raw: bytes, read: Callable[[str, tuple, i
         elif kind == "path":
             frame, lost = value
             head["breaks"] = [list(b) for b in lost]
-            payload = _to_ipc(frame)
+            payload = (_to_ipc(frame),)
         else:
-            payload = _to_ipc(value)
+            payload = (_to_ipc(value),)
     except Exception as exc:  # the reader raises the same kind, with the same words
         head = {"ok": False, "error": type(exc).__name__, "message": str(exc)}
-    try:
-        pipe = r.pipeline(transaction=False)
-        pipe.rpush(reply_key, orjson.dumps(head), payload)
-        pipe.expire(reply_key, 30)
-        pipe.execute()
-    except redis.RedisError as exc:
-        log.warning("could not answer a tick store request: %s", exc)
+    reply(r, reply_key, head, *payload)
