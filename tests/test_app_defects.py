@@ -14,6 +14,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from tests.support import run_until
 from tests.test_app_pages import (  # noqa: F401
     ENTRY,
     ROOT,
@@ -22,7 +23,6 @@ from tests.test_app_pages import (  # noqa: F401
     _demo_feed,
     _link,
     _priced,
-    _run_until,
     _watchlist,
     numbers,
 )
@@ -71,7 +71,7 @@ def test_6_the_success_message_of_a_long_paste_names_a_few_codes_and_counts_the_
 
 
 def test_2_paused_the_grid_stays_and_the_csv_holds_exactly_what_it_shows() -> None:
-    at = _run_until(_app(symbols="BTCUSDT,USDHKD,AAPL.US"), _priced)
+    at = run_until(_app(symbols="BTCUSDT,USDHKD,AAPL.US"), _priced)
     at.sidebar.toggle(key="ui_live").set_value(False).run()
     frozen = at.dataframe[0].value.copy()
     assert set(frozen["Status"]) == {"paused"}  # 11: rows no longer say "live"
@@ -100,7 +100,7 @@ def test_2_paused_the_grid_stays_and_the_csv_holds_exactly_what_it_shows() -> No
 
 
 def test_3_the_grid_pins_symbol_and_puts_the_numbers_first() -> None:
-    at = _run_until(_app(), _priced)
+    at = run_until(_app(), _priced)
     config = json.loads(at.dataframe[0].proto.columns)
     assert config["Symbol"]["pinned"] is True
     assert DISPLAY_ORDER[:4] == ("Symbol", "Last", "Change", "% Chg")
@@ -201,11 +201,11 @@ def test_9_unknown_codes_are_named_with_their_cause_removable_and_kept_to_their_
     def refused(a: AppTest) -> bool:
         return any("AllTick refused" in w.value for w in a.warning)
 
-    mine = _run_until(_app(symbols="AAPL.US,ZZZQ.US"), refused, timeout=20)
+    mine = run_until(_app(symbols="AAPL.US,ZZZQ.US"), refused, timeout=20)
     (warning,) = [w for w in mine.warning if "AllTick refused" in w.value]
     assert "ZZZQ\\.US" in warning.value and "does not know" in warning.value
     assert "plan streams" not in warning.value  # not filed under an unrelated plan note
-    other = _run_until(AppTest.from_file(str(HEALTH), default_timeout=30), lambda a: len(a.dataframe) >= 2)
+    other = run_until(AppTest.from_file(str(HEALTH), default_timeout=30), lambda a: len(a.dataframe) >= 2)
     assert not [
         d for d in other.dataframe if "Reason" in d.value.columns and "ZZZQ.US" in set(d.value["Symbol"])
     ]
@@ -264,7 +264,7 @@ def test_10_a_refused_token_is_said_once_rows_say_auth_failed_and_the_toast_name
 
 
 def test_11_one_symbol_is_singular() -> None:
-    at = _run_until(_app(symbols="AAPL.US,700.HK,9988.HK"), _priced)
+    at = run_until(_app(symbols="AAPL.US,700.HK,9988.HK"), _priced)
     labels = [m.label for m in at.metric]
     assert "US stocks · 1 symbol" in labels and "Hong Kong stocks · 2 symbols" in labels
     assert "1 symbols" not in " ".join(labels)
@@ -302,7 +302,7 @@ def test_11_the_grid_holds_rounded_numbers_and_short_sparklines() -> None:
     def sparked(a: AppTest) -> bool:
         return _priced(a) and all(len(v) > 3 for v in a.dataframe[0].value["Today"])
 
-    at = _run_until(_app(symbols="AAPL.US,1810.HK,USDCNH"), sparked)
+    at = run_until(_app(symbols="AAPL.US,1810.HK,USDCNH"), sparked)
     table = at.dataframe[0].value
     assert all(len(v) <= SPARK_POINTS for v in table["Today"])
     assert all(round(x, 2) == x for v in table["Today"] for x in v)  # % since prev close, 2 dp
@@ -332,7 +332,7 @@ def test_12_the_grid_fixes_no_colour_its_sparklines_follow_the_convention(locale
     one theme's colour; direction shows as ▲/▼ and in the sparkline, in the viewer's convention."""
     at = AppTest.from_file(str(ENTRY), default_timeout=30)
     at.context = {"theme": "light", "locale": locale}
-    at = _run_until(at, lambda a: _priced(a) and a.dataframe[0].value["Prev close"].ne("—").all())
+    at = run_until(at, lambda a: _priced(a) and a.dataframe[0].value["Prev close"].ne("—").all())
     assert not at.dataframe[0].proto.arrow_data.styler.styles
     config = json.loads(at.dataframe[0].proto.columns)
     assert config["Today"]["type_config"]["color"] == spark

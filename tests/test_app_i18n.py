@@ -15,7 +15,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app_text import english_words, page_texts
-from tests.test_app_pages import ENTRY, PAGES, ROOT, _demo_feed, _priced, _run_until  # noqa: F401 - fixture
+from tests.support import run_until
+from tests.test_app_pages import ENTRY, PAGES, ROOT, _demo_feed, _priced  # noqa: F401 - fixture
 from ui.i18n import translator
 from ui.vocab import freshness_map
 
@@ -50,7 +51,7 @@ def _ready(at: AppTest) -> bool:
 @pytest.mark.parametrize("lang", ["en", "zh", "zh-Hant"])
 @pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
 def test_every_page_speaks_the_chosen_language(page: Path, lang: str) -> None:
-    at = _run_until(_app(page, lang, symbols=LINK), _ready)
+    at = run_until(_app(page, lang, symbols=LINK), _ready)
     assert not at.exception, [e.value for e in at.exception]
     index = PAGES.index(page)
     assert at.title[0].value.endswith(TITLES[lang][index])
@@ -63,7 +64,7 @@ def test_every_page_speaks_the_chosen_language(page: Path, lang: str) -> None:
     leaks = english_words(texts)
     assert not leaks, f"English left on the {lang} page: {sorted(leaks)}"
     # The check itself can fail: the English page is full of words it would flag.
-    english = _run_until(_app(page, "en", symbols=LINK), _ready)
+    english = run_until(_app(page, "en", symbols=LINK), _ready)
     assert len(english_words(page_texts(english))) > 20
 
 
@@ -71,7 +72,7 @@ def test_chinese_quotes_grid_has_chinese_names_markets_statuses_and_headers() ->
     def named(a: AppTest) -> bool:
         return _priced(a) and (a.dataframe[0].value["Name"] != "").all()
 
-    at = _run_until(_app(lang="zh", symbols=LINK), named)
+    at = run_until(_app(lang="zh", symbols=LINK), named)
     table = at.dataframe[0].value.set_index("Symbol")
     assert table.loc["AAPL.US", "Name"] == "苹果"  # AllTick's Chinese name (static info)
     assert table.loc["700.HK", "Name"] == "腾讯控股"
@@ -86,7 +87,7 @@ def test_chinese_quotes_grid_has_chinese_names_markets_statuses_and_headers() ->
 
 
 def test_chinese_charts_have_chinese_axes_and_tooltips() -> None:
-    at = _run_until(
+    at = run_until(
         _app(ROOT / "pages" / "2_Compare.py", "zh", symbols=LINK),
         lambda a: len(a.get("vega_lite_chart")) >= 1,
     )
@@ -94,7 +95,7 @@ def test_chinese_charts_have_chinese_axes_and_tooltips() -> None:
     line = spec["layer"][1]["encoding"]
     assert line["y"]["title"] == "较昨收涨跌幅 (%)" and line["x"]["title"].startswith("时间")
     assert {t["title"] for t in line["tooltip"]} >= {"代码", "价格"}
-    at = _run_until(
+    at = run_until(
         _app(ROOT / "pages" / "1_Heatmap.py", "zh", symbols=LINK),
         lambda a: len(a.get("vega_lite_chart")) >= 3,
     )

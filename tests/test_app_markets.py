@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.test_app_pages import ROOT, _app, _demo_feed, _priced, _run_until  # noqa: F401 - fixture
+from tests.support import run_until
+from tests.test_app_pages import ROOT, _app, _demo_feed, _priced  # noqa: F401 - fixture
 
 LINK = "600519.SH,USDHKD,BTCUSDT,700.HK"
 
@@ -13,7 +14,7 @@ def test_quotes_page_shows_a_share_forex_and_crypto_rows_with_prices():
     def complete(a):
         return _priced(a) and a.dataframe[0].value["Prev close"].ne("—").all()
 
-    at = _run_until(_app(symbols=LINK), complete)
+    at = run_until(_app(symbols=LINK), complete)
     table = at.dataframe[0].value.set_index("Symbol")
     assert list(table.index) == LINK.split(",")
     assert list(table["Market"]) == ["CN", "FX", "CRYPTO", "HK"]
@@ -21,7 +22,7 @@ def test_quotes_page_shows_a_share_forex_and_crypto_rows_with_prices():
 
 
 def test_heatmap_page_has_a_chart_for_each_new_market():
-    at = _run_until(
+    at = run_until(
         _app(ROOT / "pages" / "1_Heatmap.py", symbols=LINK), lambda a: len(a.get("vega_lite_chart")) >= 5
     )
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
@@ -33,7 +34,7 @@ def test_heatmap_page_has_a_chart_for_each_new_market():
 
 
 def test_compare_page_lines_up_a_share_and_forex():
-    at = _run_until(_app(ROOT / "pages" / "2_Compare.py", symbols=LINK), _priced)
+    at = run_until(_app(ROOT / "pages" / "2_Compare.py", symbols=LINK), _priced)
     assert set(at.dataframe[0].value["Symbol"]) >= {"600519.SH", "USDHKD"}
 
 
@@ -43,5 +44,5 @@ def test_feed_health_lists_their_connections():
         conns = next((t for t in tables if "Connection" in t.columns), None)
         return conns is not None and {"CN", "FX"} <= set(conns["Markets"])
 
-    at = _run_until(_app(ROOT / "pages" / "3_Feed_health.py", symbols=LINK), ready)
+    at = run_until(_app(ROOT / "pages" / "3_Feed_health.py", symbols=LINK), ready)
     assert ready(at)
