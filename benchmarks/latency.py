@@ -9,7 +9,9 @@ just before each ``sendall``; the client's process reads the same clock
 * pipeline: a FeedManager subscribed to every code, and a watcher thread polling
   ``manager.snapshot_state()`` every ``--poll`` seconds, noting when each version first
   shows; a tick's latency = the time its seq (or a later seq of its code, which
-  supersedes it) first shows - its send time.
+  supersedes it) first shows - its send time. Meanwhile a "dashboard" thread reads
+  ``manager.snapshot()`` (the DataFrame) every ``--read-every`` seconds, as one open
+  Quotes page does, so the frame builds a reader causes are inside the figures.
 
 Prints p50 / p99 / max in ms and the ratio to the baseline. Target: p99 < 5 ms at
 20,000 ticks/s. The watcher's poll period bounds the resolution (it adds up to one
@@ -87,6 +89,22 @@ def raw_latency(fh: Firehose, rate: float, frames: int) -> Latency:
     return Latency.of(rate, planned, values)
 
 
+class _Dashboard(threading.Thread):
+    """Reads ``manager.snapshot()`` every ``period`` seconds, as one open Quotes page does."""
+
+    def __init__(self, manager: FeedManager, period: float) -> None:
+        super().__init__(name="bench-dashboard", daemon=True)
+        self.manager = manager
+        self.period = period
+        self.stop = threading.Event()
+        self.reads = 0
+
+    def run(self) -> None:
+        while not self.stop.wait(self.period):
+            self.manager.snapshot()
+            self.reads += 1
+
+
 class _Watcher(threading.Thread):
     """Polls ``snapshot_state()``; notes when each (code, seq) first shows.
 
@@ -136,9 +154,11 @@ def pipeline_latency(
     poll: float,
     setup: Callable[[FeedManager], object] | None = None,
     on_done: Callable[[FeedManager], object] | None = None,
+    read_every: float = 1.0,
     **overrides: object,
 ) -> Latency:
-    """``setup(manager)`` runs before the ticks, ``on_done(manager)`` once every tick showed."""
+    """``setup(manager)`` runs before the ticks, ``on_done(manager)`` once every tick showed;
+    ``read_every`` > 0: a dashboard reads the DataFrame that often meanwhile."""
     with running_pipeline(fh, **overrides) as manager:
         if setup is not None:
             setup(manager)
@@ -146,6 +166,9 @@ def pipeline_latency(
         planned = fh.prepare(frames, rate=rate)
         watcher = _Watcher(manager, fh.codes, start, poll)
         watcher.start()
+        dashboard = _Dashboard(manager, read_every) if read_every > 0 else None
+        if dashboard is not None:
+            dashboard.start()
         try:
             fh.go()
             sent = fh.wait_done(timeout=frames / rate + 60).send_times
@@ -158,6 +181,9 @@ def pipeline_latency(
         finally:
             watcher.stop.set()
             watcher.join()
+            if dashboard is not None:
+                dashboard.stop.set()
+                dashboard.join()
     assert sent is not None
     n = len(fh.codes)
     floor = [_seq_floor(start, n, i) for i in range(n)]
@@ -188,16 +214,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rates", type=float, nargs="+", default=[5_000.0, 20_000.0], help="ticks/s")
     ap.add_argument("--seconds", type=float, default=4.0, help="duration of each steady load")
     ap.add_argument("--poll", type=float, default=0.0002, help="watcher poll period, seconds")
+    ap.add_argument(
+        "--read-every", type=float, default=1.0, help="a dashboard reads snapshot() this often, s (0: none)"
+    )
     args = ap.parse_args(argv)
     print(
-        f"latency: {args.symbols} symbols, {args.seconds:g} s per load, watcher poll {args.poll * 1e3:g} ms"
+        f"latency: {args.symbols} symbols, {args.seconds:g} s per load, watcher poll {args.poll * 1e3:g} ms,"
+        f" snapshot() read every {args.read_every:g} s"
     )
     rows: list[Row] = []
     with Firehose(symbols=args.symbols) as fh:
         for rate in args.rates:
             frames = int(rate * args.seconds)
             base = raw_latency(fh, rate, frames)
-            pipe = pipeline_latency(fh, rate, frames, args.poll)
+            pipe = pipeline_latency(fh, rate, frames, args.poll, read_every=args.read_every)
             print(
                 f"  {rate:,.0f}/s raw recv: p50 {base.p50:.3f} p99 {base.p99:.3f} max {base.max:.2f} ms"
                 f" | pipeline: p50 {pipe.p50:.3f} p99 {pipe.p99:.3f} max {pipe.max:.2f} ms"

@@ -27,6 +27,8 @@ __all__ = ["Batch", "SinkStats", "TickSink"]
 
 log = logging.getLogger("feed.sinks")
 
+_new = tuple.__new__
+
 
 class Batch(NamedTuple):
     """One accepted batch as the processor hands it over (nothing in it is ever changed)."""
@@ -53,7 +55,7 @@ class TickSink:
         self.name = name
         self.capacity = capacity
         self._handle = handle
-        self._batches: deque[Batch] = deque()
+        self._batches: deque[tuple[tuple[tuple, ...], Mapping[str, Market]]] = deque()
         self._buffered = 0  # written by offer (processor) and the sink thread: under the GIL, += is
         self._lock = threading.Lock()  # ...not atomic, so it is held for the count only
         self._ready = threading.Event()
@@ -71,7 +73,14 @@ class TickSink:
         return self
 
     def offer(self, batch: Batch) -> None:
-        """Called by the processor; never blocks."""
+        """Called by the processor; never blocks.
+
+        The batch waits as plain tuples, not Ticks: Python's collector skips a plain tuple
+        of numbers and strings after one look, while a NamedTuple stays tracked, so a slow
+        sink's backlog of tens of thousands of ticks would make every collection walk it
+        (milliseconds each, and every thread waits). The sink's thread makes them Ticks
+        again just before its handler runs.
+        """
         n = len(batch.ticks)
         with self._lock:
             if self._buffered + n > self.capacity:
@@ -80,7 +89,7 @@ class TickSink:
                 self._warned_drop = True
             else:
                 self._buffered += n
-                self._batches.append(batch)
+                self._batches.append((tuple(map(tuple, batch.ticks)), batch.markets))
                 warn = False
         if warn:
             log.warning(
@@ -118,7 +127,8 @@ class TickSink:
             self._ready.wait(0.5)
             self._ready.clear()
             while self._batches and not self._stop.is_set():
-                batch = self._batches.popleft()
+                plain, markets = self._batches.popleft()
+                batch = Batch([_new(Tick, t) for t in plain], markets)
                 with self._lock:
                     self._buffered -= len(batch.ticks)
                 try:

@@ -1,12 +1,17 @@
-"""The view thread: builds the quotes DataFrame once per snapshot version, for everyone.
+"""The quotes DataFrame, built on demand once per snapshot version and shared by every reader.
 
-One thread (``feed-view``) owns the built frame; a second (``feed-clocks``) publishes
-the market clocks once a second, so building calendars never delays a frame. The view
-thread rebuilds the frame when the processor publishes a new version (at most every
-``INTERVAL`` seconds,
-so a firehose costs five builds a second, not one per batch), at once when the
-watchlist changed, and every second anyway, because ages and market phases move with
-the clock. Readers take the latest frame (a reference read) and never build one.
+Nobody builds a frame nobody reads: the first reader that finds the held frame out of
+date (a newer snapshot version, and the last build at least ``INTERVAL`` seconds old;
+or a change of state rows; or a frame a second old, because ages and market phases move
+with the clock) builds it on its own thread, under the build lock, and every other
+reader takes the result (a reference read). The lock is held across the pure build
+only (no socket, no join, no callback), so a second reader waits a few milliseconds at
+worst. A build no longer runs five times a second beside the processor while nobody
+looks: under a firehose that build held the GIL for milliseconds at a time, and every
+tick waited behind it.
+
+One thread (``feed-clocks``) publishes the market clocks once a second, so building
+calendars never delays a frame.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ def market_clocks(wall: float) -> dict[str, calendars.MarketClock]:
 
 
 class ViewBuilder:
+    """The held frame (replaced whole under ``_build_lock``) and the clocks thread."""
+
     def __init__(
         self,
         snapshot: Callable[[], Snapshot],
@@ -60,19 +67,18 @@ class ViewBuilder:
         self._quiet_after = quiet_after
         self._use_calendars = use_calendars
         self._clock = clock
-        self._wake = threading.Event()
         self._stop = threading.Event()
-        self._built_cv = threading.Condition()
+        self._build_lock = threading.Lock()
+        self._watch_cv = threading.Condition()
+        self._watch_seen = -1
         self.errors = 0
         self.clocks: dict[str, calendars.MarketClock] = {}  # published by the clocks thread
-        self.built = self._build(snapshot())
-        self._thread = threading.Thread(target=self._run, name="feed-view", daemon=True)
+        self._built = self._build(snapshot())
         # Market clocks once a second on a thread of their own: building the calendars
         # takes about a second at start, and no frame should wait for it.
         self._clock_thread = threading.Thread(target=self._run_clocks, name="feed-clocks", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
         self._clock_thread.start()
 
     def _run_clocks(self) -> None:
@@ -82,19 +88,64 @@ class ViewBuilder:
             except Exception:  # a calendar gap must not stop the table
                 self.errors += 1
                 log.exception("market clocks failed (counted)")
-            if self._calendars_on():
-                self._wake.set()  # phases may have moved
             self._stop.wait(1.0)
 
     def notify(self, snap: Snapshot) -> None:
-        """Called by the processor after each publish (cheap: identity checks, an event).
+        """Called by the processor after each publish: wakes :meth:`wait_watch` when the
+        watchlist version moved (one integer compare otherwise)."""
+        if snap.watch_version != self._watch_seen:
+            with self._watch_cv:
+                self._watch_seen = snap.watch_version
+                self._watch_cv.notify_all()
 
-        A change of state rows must show at once (a watchlist, a refused code, a link
-        going down, a refused token) wakes the thread; price moves wait for the next
-        :data:`INTERVAL`. Maps are shared between versions until they change, so ``is``
-        tells a change.
-        """
-        src = self.built.source
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float) -> bool:
+        if self._clock_thread.is_alive():
+            self._clock_thread.join(timeout)
+        return not self._clock_thread.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        return self._clock_thread.is_alive()
+
+    def wait_watch(self, watch_version: int, timeout: float) -> bool:
+        """Block until the published snapshot carries watchlist version ``watch_version``
+        (the next :attr:`built` then shows its rows: a new watchlist is always rebuilt)."""
+        with self._watch_cv:
+            return self._watch_cv.wait_for(lambda: self._snapshot().watch_version >= watch_version, timeout)
+
+    @property
+    def built(self) -> Built:
+        """The frame for the latest snapshot, built now if the held one is out of date."""
+        held = self._built
+        snap = self._snapshot()
+        if not self._out_of_date(held, snap, time.monotonic()):
+            return held
+        with self._build_lock:
+            held = self._built
+            snap = self._snapshot()
+            if not self._out_of_date(held, snap, time.monotonic()):
+                return held  # another reader built it while this one waited
+            try:
+                self._built = self._build(snap)
+            except Exception:  # a bad row must never take the readers down: the last frame stays
+                self.errors += 1
+                log.exception("building the snapshot frame failed (counted)")
+            return self._built
+
+    @staticmethod
+    def _out_of_date(held: Built, snap: Snapshot, now: float) -> bool:
+        """A change of state rows shows at once (a watchlist, a refused code, a link going
+        down, a refused token); price moves wait for :data:`INTERVAL`; ages for a second.
+        Maps are shared between versions until they change, so ``is`` tells a change."""
+        age = now - held.built_at
+        if age >= 1.0:
+            return True
+        if snap.version == held.version:
+            return False
+        src = held.source
         if (
             src is None
             or snap.watch_version != src.watch_version
@@ -103,48 +154,10 @@ class ViewBuilder:
             or snap.not_streamed is not src.not_streamed
             or snap.auth_error != src.auth_error
             or snap.recovering is not src.recovering
+            or snap.running != src.running
         ):
-            self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-
-    def join(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        for t in (self._thread, self._clock_thread):
-            if t.is_alive():
-                t.join(max(0.0, deadline - time.monotonic()))
-        return not (self._thread.is_alive() or self._clock_thread.is_alive())
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive() and self._clock_thread.is_alive()
-
-    def wait_watch(self, watch_version: int, timeout: float) -> bool:
-        """Block until the built frame reflects watchlist version ``watch_version``."""
-        with self._built_cv:
-            return self._built_cv.wait_for(lambda: self.built.watch_version >= watch_version, timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(INTERVAL)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            snap = self._snapshot()
-            built = self.built
-            stale = time.monotonic() - built.built_at >= 1.0
-            if snap.version != built.version or stale:
-                try:
-                    fresh = self._build(snap)
-                except Exception:  # the view must never take the feed down
-                    self.errors += 1
-                    log.exception("building the snapshot frame failed (counted)")
-                    continue
-                with self._built_cv:
-                    self.built = fresh
-                    self._built_cv.notify_all()
+            return True
+        return age >= INTERVAL
 
     def _calendars_on(self) -> bool:
         """A reader of the quote service learns from the publisher whether calendars apply."""
@@ -158,6 +171,7 @@ class ViewBuilder:
         return Built(snap.version, snap.watch_version, now, df, index, snap)
 
     def build_final(self, snap: Snapshot) -> Built:
-        """The stopped feed's last frame (called after the thread ended)."""
-        self.built = self._build(snap)
-        return self.built
+        """The stopped feed's last frame (called after the feed's threads ended)."""
+        with self._build_lock:
+            self._built = self._build(snap)
+            return self._built
