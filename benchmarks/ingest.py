@@ -11,7 +11,7 @@ In one run, against one firehose process (benchmarks/firehose.py) on loopback:
    book) subscribed to every symbol, timed from the blast's start until
    ``snapshot_state()`` shows every symbol's final seq.
 
-Prints msgs/s for each and the ratios pipeline / raw ceiling (target >= 0.7x) and
+Prints msgs/s for each and the ratios pipeline / raw ceiling (target >= 1.5x, the feed-rebuild issue's) and
 pipeline / seed handler (target >= 50x). ``--profile FILE`` then runs the pipeline
 once more under py-spy (sampled from outside, ``--gil``: whichever thread holds the GIL)
 and prints the hot spots.
@@ -228,10 +228,10 @@ def main(argv: list[str] | None = None) -> int:
             Row("raw recv ceiling (skip_utf8_validation)", ceiling, "msg/s"),
             Row("raw recv, default options", raw_default.rate, "msg/s", ceiling, "ceiling"),
             Row("seed handler (json.loads + pd.DataFrame)", seed.rate, "msg/s", ceiling, "ceiling"),
-            Row("pipeline vs raw ceiling", pipe.rate, "msg/s", ceiling, "ceiling", ">= 0.7x", None),
+            Row("pipeline vs raw ceiling", pipe.rate, "msg/s", ceiling, "ceiling", ">= 1.5x", None),
             Row("pipeline vs seed handler", pipe.rate, "msg/s", seed.rate, "seed", ">= 50x", None),
         ]
-        rows[3].ok = pipe.rate / ceiling >= 0.7
+        rows[3].ok = pipe.rate / ceiling >= 1.5
         rows[4].ok = pipe.rate / seed.rate >= 50
         print_table(rows, f"Ingest, {args.symbols} symbols, {args.frames:,} frames")
         if args.profile:
