@@ -5,11 +5,11 @@ pandas, pyarrow and DuckDB loaded that is ~90,000 objects and 90-140 ms on a sma
 machine, during which no thread runs, so every tick that arrives waits. Under a steady
 load such a collection comes every few seconds and sets the tick-to-snapshot p99.
 
-After the feed's first start the process's long-lived objects (modules, classes,
-calendars) are moved to the permanent generation with :func:`gc.freeze` (after one
-collection, so no garbage is pinned); later full collections walk only what changed
-since, a few milliseconds. Once per process, from whichever thread calls
-:func:`freeze_once` first; ``FeedConfig(freeze_gc=False)`` or ``QUOTES_GC_FREEZE=0``
+After the feed's warm-up (its first market clocks, on the ``feed-clocks`` thread:
+imports done, calendars built) the process's long-lived objects are moved to the
+permanent generation with :func:`gc.freeze` (after one collection, so no garbage is
+pinned); later full collections walk only what changed since, a few milliseconds.
+Once per process, from whichever thread calls :func:`freeze_once` first; ``FeedConfig(freeze_gc=False)`` or ``QUOTES_GC_FREEZE=0``
 leaves the collector alone (for a host program that manages it itself). Objects frozen
 are never collected; anything they later drop is reclaimed by reference counting as
 usual, only cycles among them stay.

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from feed import calendars, heap
+from feed import calendars
 from feed.bars import BarsApi
 from feed.config import FeedConfig
 from feed.dispatch import TickApi
@@ -115,8 +115,6 @@ class FeedManager(ReadApi, TickApi, BarsApi, PremiumApi):
             self._holder.run = run
             self._final = None
         run.start()
-        if self.config.freeze_gc:
-            heap.freeze_once()  # the heavy imports are done by now (feed/heap.py says why)
         if self._registry.union:  # subscribed before start(): let the first reads show the rows
             run.view.wait_watch(self._registry.version, REPLY_TIMEOUT)
         log.info("feed started (%s)", _mode(self.config))

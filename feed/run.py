@@ -25,6 +25,7 @@ from feed.processor import Processor
 from feed.refdata import RefData
 from feed.snapshot import Snapshot
 from feed.supervisor import Supervisor
+from feed import heap
 from feed.viewer import Built, ViewBuilder
 from feed.watches import WatchRegistry
 
@@ -81,6 +82,7 @@ class FeedRun:
             quiet_after=config.quiet_after,
             use_calendars=not (config.demo and config.demo_sessions == "always"),
             clock=clock,
+            on_warm=heap.freeze_once if config.freeze_gc else None,
         )
         self.supervisor = Supervisor(
             config,

@@ -11,7 +11,8 @@ looks: under a firehose that build held the GIL for milliseconds at a time, and 
 tick waited behind it.
 
 One thread (``feed-clocks``) publishes the market clocks once a second, so building
-calendars never delays a frame.
+calendars never delays a frame; after its first clocks (the feed's warm-up: imports
+done, calendars built) it runs ``on_warm`` once, which freezes the heap (feed/heap.py).
 """
 
 from __future__ import annotations
@@ -62,8 +63,10 @@ class ViewBuilder:
         quiet_after: float,
         use_calendars: bool | Callable[[], bool],
         clock: Callable[[], float] = time.time,
+        on_warm: Callable[[], object] | None = None,
     ) -> None:
         self._snapshot = snapshot
+        self._on_warm = on_warm  # once, after the first clocks: the feed's warm-up is over
         self._quiet_after = quiet_after
         self._use_calendars = use_calendars
         self._clock = clock
@@ -85,6 +88,9 @@ class ViewBuilder:
         while not self._stop.is_set():
             try:
                 self.clocks = market_clocks(self._clock())
+                if self._on_warm is not None:
+                    warm, self._on_warm = self._on_warm, None
+                    warm()  # e.g. freeze the long-lived heap, calendars included (feed/heap.py)
             except Exception:  # a calendar gap must not stop the table
                 self.errors += 1
                 log.exception("market clocks failed (counted)")

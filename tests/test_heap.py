@@ -23,10 +23,15 @@ def test_the_first_start_freezes_the_heap_once_and_a_full_collection_then_skips_
     out = _run(
         """
         import gc, time
-        from feed import FeedManager, FeedConfig
+        from feed import FeedManager, FeedConfig, heap
         assert gc.get_freeze_count() == 0
         before = len(gc.get_objects())
         with FeedManager(FeedConfig(data_dir=None)) as m:
+            deadline = time.monotonic() + 30
+            while not heap.frozen() and time.monotonic() < deadline:
+                time.sleep(0.05)  # after the warm-up, on the clocks thread
+            while gc.get_freeze_count() == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
             frozen = gc.get_freeze_count()
             after = len(gc.get_objects())
             m.stop(); m.start()  # a restart does not freeze again
@@ -41,7 +46,10 @@ def test_freezing_can_be_turned_off() -> None:
         """
         import gc
         from feed import FeedManager, FeedConfig
-        with FeedManager(FeedConfig(data_dir=None, freeze_gc=False)):
+        import time
+        with FeedManager(FeedConfig(data_dir=None, freeze_gc=False)) as m:
+            m.wait_ready(10)
+            time.sleep(1.5)  # past the warm-up
             print(gc.get_freeze_count())
         """
     )

@@ -43,6 +43,7 @@ from feed.service.bars import BarsPort
 from feed.service.store import StorePort
 from feed.sinks import Batch, TickSink
 from feed.snapshot import Snapshot
+from feed import heap
 from feed.viewer import Built, ViewBuilder
 from feed.watches import WatchRegistry
 from feed.wire import decode_path, decode_snapshot, decode_status, decode_tick
@@ -332,6 +333,7 @@ class RedisRun:
             quiet_after=config.quiet_after,
             use_calendars=lambda: self.reader.calendars,
             clock=clock,
+            on_warm=heap.freeze_once if config.freeze_gc else None,
         )
 
     @property

@@ -91,7 +91,7 @@ def ticks_tables(ticks: Sequence[Tick], chunk: int = 1_000) -> pa.Table:
     parts = []
     for i in range(0, len(ticks), chunk):
         parts.append(ticks_table(ticks[i : i + chunk]))
-        time.sleep(0)
+        time.sleep(0.0002)
     return pa.concat_tables(parts)
 
 

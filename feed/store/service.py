@@ -150,7 +150,8 @@ def _kline_fill(store: TickStore, msg: KlineFill, now: float) -> None:
 
 def skip_stored(store: TickStore, ticks: list, table: Any, groups: list, fresh: set[str]) -> tuple:
     """Codes new to this run: drop ticks an earlier run already stored (a re-sent last trade)."""
-    lo = min(t.time_ms for t in ticks) - _DAY_MS
+    # Ticks wait in the store's buffer as plain (code, seq, time_ms, price, volume) tuples.
+    lo = min(t[2] for t in ticks) - _DAY_MS
     last = {
         code: (t, s)
         for code, t, s in store.writer.con.execute(
@@ -161,7 +162,7 @@ def skip_stored(store: TickStore, ticks: list, table: Any, groups: list, fresh: 
     }
     if not last:
         return ticks, table, groups
-    kept = [t for t in ticks if (k := last.get(t.code)) is None or (t.time_ms, t.seq) > k]
+    kept = [t for t in ticks if (k := last.get(t[0])) is None or (t[2], t[1]) > k]
     if len(kept) == len(ticks):
         return ticks, table, groups
     log.info("tick store: %d ticks were stored by an earlier run already; skipped", len(ticks) - len(kept))

@@ -71,6 +71,8 @@ class TickStore:
         note: Callable[[str], None] = lambda text: None,
         flush_every: float = 0.5,
     ) -> None:
+        from feed.store import service  # noqa: F401  imported here, before the heap is frozen (feed/heap.py)
+
         self.capacity = capacity
         self.layout = Layout(Path(directory).expanduser().absolute())
         self.retention_days = retention_days
@@ -118,7 +120,10 @@ class TickStore:
                 self._dropped += n
                 warn, self._warned = not self._warned, True
             else:
-                self._batches.append((time.monotonic(), batch.ticks))
+                # Plain tuples, not Ticks: the collector stops looking at a plain tuple of
+                # numbers and strings after one pass, while every NamedTuple stays tracked,
+                # and half a second of a firehose is tens of thousands of them.
+                self._batches.append((time.monotonic(), tuple(map(tuple, batch.ticks))))
                 self._buffered += n
                 warn = False
             big = self._buffered >= FLUSH_AT
@@ -242,7 +247,7 @@ class TickStore:
             ticks, table, groups = service.skip_stored(self, ticks, table, groups, fresh)
         plan = self.agg.plan(groups, self.now_ms() if close_ms is None else close_ms)
         breaks, self.breaks = self.breaks, []
-        newest = max((t.time_ms for t in ticks[-64:]), default=0)
+        newest = max((t[2] for t in ticks[-64:]), default=0)
         return Pending(next(self._flushes), table, plan, breaks, [t for t, _ in batches], len(ticks), newest)
 
     def _commit(self, p: Pending, now: float) -> bool:
