@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate", type=float, default=5_000.0)
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--repeats", type=int, default=3, help="alternating runs of each load")
-    ap.add_argument("--buffer", type=int, default=100_000, help="the slow callback's buffer (on_tick's default)")
+    ap.add_argument(
+        "--buffer", type=int, default=100_000, help="the slow callback's buffer (on_tick's default)"
+    )
     args = ap.parse_args(argv)
     rows: list[Row] = []
     with Firehose(symbols=args.symbols) as fh:
@@ -98,7 +100,13 @@ def main(argv: list[str] | None = None) -> int:
                 "within 10 %",
                 loaded_p99 <= base_p99 * 1.1,
             ),
-            Row("ticks the slow callback dropped (last run, counted)", float(sink.dropped), "", float(frames), "sent"),
+            Row(
+                "ticks the slow callback dropped (last run, counted)",
+                float(sink.dropped),
+                "",
+                float(frames),
+                "sent",
+            ),
             Row("RSS growth during the slow run", rss, "MB", None, ""),
         ]
     print_table(rows, "Dispatch to strategies")

@@ -9,10 +9,11 @@ After the feed's warm-up (its first market clocks, on the ``feed-clocks`` thread
 imports done, calendars built) the process's long-lived objects are moved to the
 permanent generation with :func:`gc.freeze` (after one collection, so no garbage is
 pinned); later full collections walk only what changed since, a few milliseconds.
-Once per process, from whichever thread calls :func:`freeze_once` first; ``FeedConfig(freeze_gc=False)`` or ``QUOTES_GC_FREEZE=0``
-leaves the collector alone (for a host program that manages it itself). Objects frozen
-are never collected; anything they later drop is reclaimed by reference counting as
-usual, only cycles among them stay.
+Once per process, from whichever thread calls :func:`freeze_once` first;
+``FeedConfig(freeze_gc=False)`` or ``QUOTES_GC_FREEZE=0`` leaves the collector alone
+(for a host program that manages it itself). Objects frozen are never collected;
+anything they later drop is reclaimed by reference counting as usual, only cycles
+among them stay.
 """
 
 from __future__ import annotations

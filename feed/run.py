@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from feed import heap
 from feed.config import FeedConfig
 from feed.http import AllTickHttp
 from feed.ingest import IngestQueue
@@ -25,7 +26,6 @@ from feed.processor import Processor
 from feed.refdata import RefData
 from feed.snapshot import Snapshot
 from feed.supervisor import Supervisor
-from feed import heap
 from feed.viewer import Built, ViewBuilder
 from feed.watches import WatchRegistry
 

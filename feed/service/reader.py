@@ -34,6 +34,7 @@ from typing import Any
 import orjson
 import redis
 
+from feed import heap
 from feed.config import FeedConfig
 from feed.messages import AddSink, FetchBars, LinkView, LiveBars, RemoveSink, SetWatch, Stop
 from feed.model import ConnectionState, FeedStatus
@@ -43,7 +44,6 @@ from feed.service.bars import BarsPort
 from feed.service.store import StorePort
 from feed.sinks import Batch, TickSink
 from feed.snapshot import Snapshot
-from feed import heap
 from feed.viewer import Built, ViewBuilder
 from feed.watches import WatchRegistry
 from feed.wire import decode_path, decode_snapshot, decode_status, decode_tick
