@@ -131,7 +131,13 @@ class QuoteBook:
                 pushed[code] = (seq, time_ms)
                 accepted.append(t)
             if held is not None and (seq <= held[2] or time_ms < held[3]):
-                continue  # the row already holds this trade or a newer one
+                # The row already holds this trade or a newer one; but the push of the very
+                # trade an HTTP fetch brought first (a fetch racing the push) makes the row
+                # live again: it is streamed, not a fetched price going stale.
+                if push and seq == held[2] and time_ms == held[3] and held[6] == SOURCE_HTTP:
+                    quotes[code] = held._replace(received=received, source=source)  # counted once
+                    touched.add(code)
+                continue
             quotes[code] = _new_tuple(Quote, (code, price, seq, time_ms, volume, received, source))
             series = history.get(code)
             if series is None:

@@ -124,3 +124,18 @@ def test_minute_bars_carry_open_high_low_close_and_volume():
         s.update(500, price, size)
     s.update(501, 11.5, 1.0)
     assert s.bars() == [(500, 10.0, 12.0, 9.0, 11.0, 10.0), (501, 11.5, 11.5, 11.5, 11.5, 1.0)]
+
+
+def test_the_push_of_a_trade_an_http_fetch_brought_first_makes_the_row_live_once():
+    """A /trade-tick answer racing the push of the same trade: the row was "quiet" for good."""
+    from feed.book import SOURCE_HTTP, SOURCE_PUSH
+
+    b = book()
+    b.apply([t(seq=7, time_ms=60_000, price=190.5)], 1.0, SOURCE_HTTP)
+    accepted = b.apply([t(seq=7, time_ms=60_000, price=190.5)], 2.0)
+    q = b.quotes["AAPL.US"]
+    assert accepted and q.source == SOURCE_PUSH and q.received == 2.0 and q.price == 190.5
+    assert b.history["AAPL.US"].v[-1] == 1.0  # the trade's volume counted once, not twice
+    # A repeat of the push is still a duplicate, and an older push still moves nothing.
+    assert not b.apply([t(seq=7, time_ms=60_000, price=190.5)], 3.0)
+    assert b.quotes["AAPL.US"].received == 2.0

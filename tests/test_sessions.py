@@ -100,7 +100,16 @@ def test_a_quiet_symbol_in_an_open_market_is_not_called_live(make_manager):
         m.subscribe(["AAPL.US"])
         assert m.wait_ready(10) and sim.wait_subscribed("AAPL.US", 10)
         sim.push_tick("AAPL.US", "190.5")
-        assert wait_until(lambda: row(m, "AAPL.US")["freshness"] == Freshness.LIVE, 5)
+        seen = []
+
+        def live() -> bool:
+            seen.append(row(m, "AAPL.US"))
+            return seen[-1]["freshness"] == Freshness.LIVE
+
+        assert wait_until(live, 5), (
+            seen[-1][["last", "freshness", "note", "age_s"]].to_dict(),
+            m.status(),
+        )
         assert wait_until(lambda: row(m, "AAPL.US")["freshness"] == Freshness.QUIET, 8)
 
 
