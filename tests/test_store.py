@@ -365,8 +365,11 @@ def test_a_second_process_on_the_directory_opens_it_read_only_and_says_so(sim, t
         assert store.mode == "read-only" and store.writer_pid == child.pid
         assert f"pid {child.pid}" in store.message and "read-only" in store.message
         assert wait_until(lambda: m.status().store.not_stored > 0, 5)
-        theirs = m.history("AAPL.US", kind="ticks")  # read through the writer's lending
-        assert len(theirs) > 5 and theirs["seq"].is_monotonic_increasing
+        # Read through the writer's lending; the writer (another process, on a loaded
+        # machine) flushes every half second, so give it time to have written a few.
+        assert wait_until(lambda: len(m.history("AAPL.US", kind="ticks")) > 5, 10)
+        theirs = m.history("AAPL.US", kind="ticks")
+        assert theirs["seq"].is_monotonic_increasing
         assert "read-only" in store_notices(m.status().store)[0][1]
         child.stop()  # the writer goes: this process takes the store over
         assert wait_until(lambda: m.status().store.mode == "writing", 10), m.status().store
