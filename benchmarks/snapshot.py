@@ -91,7 +91,8 @@ def _snapshot_rows(manager: FeedManager, n: int, repeat: int) -> list[Row]:
     cols = {c: frame[c].tolist() for c in frame.columns}
 
     snap = manager.snapshot_state()
-    rebuilt = median_time(lambda: build_frame(snap, {}, time.monotonic()), repeat)  # the view thread
+    # What the first reader of a version pays.
+    rebuilt = median_time(lambda: build_frame(snap, {}, time.monotonic()), repeat)
     manager.snapshot()
     cached = median_time(manager.snapshot, repeat * 10)
     df_build = median_time(lambda: pd.DataFrame(cols), repeat)

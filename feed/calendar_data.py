@@ -1,7 +1,7 @@
 """Exchange session tables: what exchange_calendars knows, plus an operator's holidays.
 
 Owned by no thread: tables are immutable once built and replaced whole under a lock
-held for the build only, so any thread may read them (the view thread once a second,
+held for the build only, so any thread may read them (the clocks thread once a second,
 the processor at a rollover, the simulator).
 
 Building an ``exchange_calendars`` calendar costs hundreds of milliseconds, so each is

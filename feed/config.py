@@ -106,7 +106,7 @@ class FeedConfig:
     reexpand_after: float = 60.0  # after a plan-cap fallback, a shared link up this long tries again
     publish_interval: float = 0.002
     quiet_after: float = 60.0
-    # Freeze the process's long-lived objects after the first start (feed/heap.py), so a
+    # Freeze the process's long-lived objects after the feed's warm-up (feed/heap.py), so a
     # full garbage collection no longer stalls every thread ~100 ms (QUOTES_GC_FREEZE=0: off).
     freeze_gc: bool = True
 

@@ -34,13 +34,13 @@ _done = False
 def freeze_once() -> bool:
     """Collect, then freeze what is alive; True the first time in this process."""
     global _done
-    with _lock:
+    with _lock:  # held across the collection only: a second caller waits, then returns
         if _done:
             return False
+        t0 = time.perf_counter()
+        gc.collect()
+        gc.freeze()
         _done = True
-    t0 = time.perf_counter()
-    gc.collect()
-    gc.freeze()
     log.info(
         "froze %d long-lived objects (%.0f ms): full collections now skip them",
         gc.get_freeze_count(),
@@ -50,4 +50,5 @@ def freeze_once() -> bool:
 
 
 def frozen() -> bool:
+    """True once :func:`freeze_once` has frozen the heap in this process."""
     return _done

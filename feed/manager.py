@@ -1,7 +1,8 @@
 """FeedManager: the feed's facade. ``start()``, ``subscribe()``, read, ``stop()``.
 
 The manager owns no feed state: watchlists belong to the supervisor thread, quotes and
-reference data to the processor, the table to the view thread (see ``feed/run.py``).
+reference data to the processor, the shared table to the view
+builder (``feed/viewer.py``; see ``feed/run.py``).
 With ``config.redis_url`` (``QUOTES_REDIS_URL``) the same API reads a quote service
 instead (:mod:`feed.service.reader`): no AllTick connection, no token. The two kinds of
 run offer the same ports, so nothing else here knows which one it has.

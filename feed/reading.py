@@ -1,6 +1,6 @@
 """The read side of ``FeedManager``: snapshot, history, sparklines, clocks, status, readiness.
 
-Every method reads published, immutable values (a Snapshot, the view thread's built
+Every method reads published, immutable values (a Snapshot, the shared built
 frame, the status records) from whatever source backs the manager, so it runs on the
 caller's thread, never blocks ingest and never schedules I/O. The source is the seam
 for a reader that gets its state from elsewhere (a quote service over Redis).
@@ -55,7 +55,7 @@ class ReadApi:
     def snapshot(self, symbols: Iterable[str] | str | None = None) -> pd.DataFrame:
         """One row per watched symbol, or per ``symbols`` (any accepted form) in that order.
 
-        Built once per published version by the view thread and handed out as
+        Built once per published version (by the first reader to ask) and handed out as
         copy-on-write views; a symbol that is not watched is a ``KeyError`` naming it.
         """
         built = self._built()
@@ -126,7 +126,7 @@ class ReadApi:
         return {c: sparkline(snap, c, points) for c in symbols}
 
     def market_clocks(self, wall: float | None = None) -> dict[str, calendars.MarketClock]:
-        """Each market's session state now (refreshed once a second by the view thread)."""
+        """Each market's session state now (refreshed once a second by the ``feed-clocks`` thread)."""
         clocks = self._clocks() if wall is None else None
         return clocks if clocks else market_clocks(self._clock() if wall is None else wall)
 

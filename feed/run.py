@@ -3,7 +3,7 @@
 Built by ``FeedManager.start()`` and ended by ``stop()``; a restart builds a new one,
 so nothing of a stopped generation (a thread, a socket, a stale "live") survives into
 the next. It only wires the parts together: the supervisor, the processor, the
-reference-data worker and the view thread each own their state; this object owns
+reference-data worker and the view builder each own their state; this object owns
 none and is read by the manager's caller threads only.
 """
 

@@ -23,11 +23,26 @@ from typing import NamedTuple
 from feed.protocol.codec import Tick
 from feed.symbols import Market
 
-__all__ = ["Batch", "SinkStats", "TickSink"]
+__all__ = ["Batch", "SinkStats", "TickSink", "as_ticks", "untracked"]
 
 log = logging.getLogger("feed.sinks")
 
 _new = tuple.__new__
+
+
+def untracked(ticks: Sequence[Tick]) -> tuple[tuple, ...]:
+    """Ticks as plain tuples, for a buffer that holds them a while (a sink's, the store's).
+
+    Python's collector stops looking at a plain tuple of numbers and strings after one
+    pass, while a NamedTuple stays tracked: half a second of a firehose, or a slow
+    strategy's backlog, is tens of thousands of them, and every collection (every thread
+    stopped) would walk them all. :func:`as_ticks` makes them Ticks again.
+    """
+    return tuple(map(tuple, ticks))
+
+
+def as_ticks(plain: Sequence[tuple]) -> list[Tick]:
+    return [_new(Tick, t) for t in plain]
 
 
 class Batch(NamedTuple):
@@ -73,14 +88,8 @@ class TickSink:
         return self
 
     def offer(self, batch: Batch) -> None:
-        """Called by the processor; never blocks.
-
-        The batch waits as plain tuples, not Ticks: Python's collector skips a plain tuple
-        of numbers and strings after one look, while a NamedTuple stays tracked, so a slow
-        sink's backlog of tens of thousands of ticks would make every collection walk it
-        (milliseconds each, and every thread waits). The sink's thread makes them Ticks
-        again just before its handler runs.
-        """
+        """Called by the processor; never blocks. The batch waits as :func:`untracked`
+        tuples; the sink's thread makes them Ticks again just before its handler runs."""
         n = len(batch.ticks)
         with self._lock:
             if self._buffered + n > self.capacity:
@@ -89,7 +98,7 @@ class TickSink:
                 self._warned_drop = True
             else:
                 self._buffered += n
-                self._batches.append((tuple(map(tuple, batch.ticks)), batch.markets))
+                self._batches.append((untracked(batch.ticks), batch.markets))
                 warn = False
         if warn:
             log.warning(
@@ -128,7 +137,7 @@ class TickSink:
             self._ready.clear()
             while self._batches and not self._stop.is_set():
                 plain, markets = self._batches.popleft()
-                batch = Batch([_new(Tick, t) for t in plain], markets)
+                batch = Batch(as_ticks(plain), markets)
                 with self._lock:
                     self._buffered -= len(batch.ticks)
                 try:

@@ -1,10 +1,11 @@
 """The quotes table users see, as pure functions of a Snapshot.
 
 No state and no I/O: :func:`frame` turns one :class:`~feed.snapshot.Snapshot`, the
-market clocks and the time into the DataFrame of ``FeedManager.snapshot()``; the view
-thread calls it once per version (and once a second, for ages), so any number of
-readers share one build. :func:`path_points`, :func:`sparkline` and :func:`history_frame`
-give a symbol's path from the published minute paths and its live quote.
+market clocks and the time into the DataFrame of ``FeedManager.snapshot()``; the first
+reader of a version calls it (and again once a second, for ages; ``feed/viewer.py``), so
+any number of readers share one build. :func:`path_points`, :func:`sparkline` and
+:func:`history_frame` give a symbol's path from the published minute paths and its live
+quote.
 
 Freshness of a row, first rule that applies: an invalid code or one over the plan's cap
 is *not streamed*; a stopped feed or a link that is down makes the row *feed down*
@@ -91,7 +92,7 @@ def frame(
         row = _row(snap, code, phases, now, quiet_after)
         for key, value in row.items():
             cols[key][i] = value
-    # Each column made once in its final dtype: the view thread holds the GIL while it
+    # Each column made once in its final dtype: the builder holds the GIL while it
     # builds, and every pass of astype over a built frame is time the processor waits.
     data: dict[str, Any] = {}
     static = _static_columns(snap, cols)
@@ -120,8 +121,8 @@ _static_held: tuple[Any, Any, dict[str, Any]] = (None, None, {})  # made for (wa
 def _static_columns(snap: Snapshot, cols: dict[str, list[Any]]) -> dict[str, Any]:
     """The columns that change only with the watchlist or the names, as string arrays made
     once: converting text to pandas' string dtype is most of a frame's cost. Frames are
-    built by the view thread; the held tuple is replaced whole, so another caller (a final
-    frame, a test) at worst makes them once more."""
+    built under the view builder's lock; the held tuple is replaced whole, so another
+    caller (a final frame, a test) at worst makes them once more."""
     global _static_held
     watched, names, held = _static_held
     if watched is snap.watched and names is snap.names:

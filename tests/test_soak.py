@@ -88,7 +88,7 @@ def test_soak_with_resets_and_garbage_ends_fresh_with_flat_memory(make_manager):
         assert wait_until(
             lambda: not (set(m.snapshot()["freshness"]) & (NOT_CONNECTED | {Freshness.RECOVERING.value})), 10
         ), m.snapshot()["freshness"].value_counts().to_dict()
-        # The DataFrame view trails the book by at most one rebuild (FRAME_INTERVAL).
+        # The DataFrame view trails the book by at most one rebuild (feed.viewer.INTERVAL).
         want = {c: p for c, (_, p) in expected.items()}
 
         def table_prices() -> dict[str, float]:

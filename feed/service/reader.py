@@ -312,7 +312,7 @@ class Reader:
 
 
 class RedisRun:
-    """One start-to-stop generation of a reader: the ``feed-redis`` threads and the view thread.
+    """One start-to-stop generation of a reader: the ``feed-redis`` threads and the view builder.
 
     It owns none of their state; the manager's caller threads read it.
     """

@@ -82,9 +82,9 @@ def ticks_tables(ticks: Sequence[Tick], chunk: int = 1_000) -> pa.Table:
     """:func:`ticks_table` a chunk at a time, letting go of the GIL between chunks.
 
     Turning tuples into columns holds the GIL for about a microsecond a tick; in one go,
-    20,000 ticks would keep the processor waiting for tens of milliseconds. A
-    ``time.sleep(0)`` after each chunk hands the GIL over, so ingest waits a millisecond
-    at most.
+    20,000 ticks would keep the processor waiting for tens of milliseconds. A short
+    sleep after each chunk lets a waiting thread take the GIL (after ``sleep(0)`` this
+    thread usually takes it straight back), so ingest waits about a chunk at most.
     """
     if len(ticks) <= chunk:
         return ticks_table(ticks)

@@ -28,8 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from feed.protocol.codec import Tick
-from feed.sinks import Batch, SinkStats
+from feed.sinks import Batch, SinkStats, untracked
 from feed.store import db, schema
 from feed.store.aggregate import BarPlan, MinuteAggregator
 from feed.store.files import Layout
@@ -80,7 +79,7 @@ class TickStore:
         self.to_processor = to_processor
         self.flush_every = flush_every
         self._note = note
-        self._batches: deque[tuple[float, Sequence[Tick]]] = deque()
+        self._batches: deque[tuple[float, Sequence[tuple]]] = deque()
         self._buffered = self._dropped = self._not_stored = 0
         self._lock = threading.Lock()
         self._accepting = True  # False while read-only; written by the store thread only
@@ -120,10 +119,8 @@ class TickStore:
                 self._dropped += n
                 warn, self._warned = not self._warned, True
             else:
-                # Plain tuples, not Ticks: the collector stops looking at a plain tuple of
-                # numbers and strings after one pass, while every NamedTuple stays tracked,
-                # and half a second of a firehose is tens of thousands of them.
-                self._batches.append((time.monotonic(), tuple(map(tuple, batch.ticks))))
+                # Plain (code, seq, time_ms, price, volume) tuples (feed.sinks.untracked).
+                self._batches.append((time.monotonic(), untracked(batch.ticks)))
                 self._buffered += n
                 warn = False
             big = self._buffered >= FLUSH_AT
@@ -203,9 +200,9 @@ class TickStore:
             service.after_open(self)
         service.prune_if_due(self)
 
-    def take(self, limit: int) -> list[tuple[float, Sequence[Tick]]]:
+    def take(self, limit: int) -> list[tuple[float, Sequence[tuple]]]:
         """Batches from the buffer, oldest first, up to about ``limit`` ticks."""
-        out: list[tuple[float, Sequence[Tick]]] = []
+        out: list[tuple[float, Sequence[tuple]]] = []
         n = 0
         with self._lock:
             while self._batches and (n < limit or not out):
@@ -236,10 +233,10 @@ class TickStore:
             if changed and not self._commit(pending, now):
                 self.pending = pending
 
-    def _prepare(self, batches: list[tuple[float, Sequence[Tick]]], close_ms: int | None) -> Pending:
+    def _prepare(self, batches: list[tuple[float, Sequence[tuple]]], close_ms: int | None) -> Pending:
         from feed.store import service
 
-        ticks: list[Tick] = list(itertools.chain.from_iterable(b for _, b in batches))
+        ticks: list[tuple] = list(itertools.chain.from_iterable(b for _, b in batches))
         table = schema.ticks_tables(ticks)
         groups = db.group(self.writer.con, table)
         fresh = {g[0] for g in groups} - self.seen
@@ -303,8 +300,9 @@ class TickStore:
     def buffer_counts(self) -> tuple[int, int, int]:
         return self._buffered, self._dropped, self._not_stored
 
-    def memory_ticks(self) -> list[Tick]:
-        """Ticks not on disk yet (a paused or lent store): the "memory" half of a read."""
+    def memory_ticks(self) -> list[tuple]:
+        """Ticks not on disk yet (a paused or lent store), as plain (code, seq, time_ms,
+        price, volume) tuples: the "memory" half of a read."""
         with self._lock:
             batches = list(self._batches)
         return list(itertools.chain.from_iterable(ticks for _, ticks in batches))
