@@ -134,6 +134,34 @@ def test_ctrl_c_during_warm_up_exits_130_without_a_traceback():
     assert proc.returncode == 130 and "Traceback" not in err
 
 
+def test_ctrl_c_while_the_command_line_is_still_importing_exits_130_without_a_traceback():
+    # -X importtime writes a line to stderr as each module finishes loading: the signal
+    # goes in the moment feed.cli has loaded, with pandas, DuckDB and Arrow still to come.
+    proc = subprocess.Popen(
+        [sys.executable, "-X", "importtime", "-m", "feed", "snapshot", "--symbols", "AAPL.US"],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        seen.append(line)
+        if not line or line.rstrip().endswith("| feed.cli"):
+            break
+    assert seen[-1].rstrip().endswith("| feed.cli"), "feed.cli never finished importing"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    loaded = "".join(seen) + err
+    assert not any(line.rstrip().endswith("| pandas") for line in loaded.splitlines()), (
+        "pandas finished loading: the signal landed after the imports, not during them"
+    )
+    assert proc.returncode == 130 and "Traceback" not in err, err[-2000:]
+
+
 def test_watch_keeps_the_demo_mode_line_on_screen():
     out = cli("watch", "--symbols", "AAPL.US,9988.HK", "--interval", "0.2", "--count", "3")
     assert out.returncode == 0
