@@ -51,6 +51,11 @@ def data_dir_from(env: Mapping[str, str] | None = None) -> str | None:
     return raw or DEFAULT_DATA_DIR
 
 
+def store_process_from(env: Mapping[str, str] | None = None) -> bool:
+    """``QUOTES_STORE_PROCESS`` (default on): the store's DuckDB work runs in a child process."""
+    return _flag(os.environ if env is None else env, "QUOTES_STORE_PROCESS", True)
+
+
 def retention_from(env: Mapping[str, str] | None = None) -> int:
     """``QUOTES_RETENTION_DAYS`` (default 30): days of ticks and bars the store keeps."""
     env = os.environ if env is None else env
@@ -124,6 +129,9 @@ class FeedConfig:
     data_dir: str | None = field(default_factory=data_dir_from)
     retention_days: int = field(default_factory=retention_from)
     store_buffer: int = 250_000  # ticks held in memory while the disk is slow or full
+    # Off: the store writes on a thread of this process (its Arrow and DuckDB work then
+    # competes with ingest for the GIL); on: in ``python -m feed.store.child``.
+    store_process: bool = field(default_factory=store_process_from)
 
     # Demo mode: the simulator's seed and whether its markets trade around the clock.
     simulator_seed: int = 0
@@ -173,6 +181,7 @@ class FeedConfig:
             "pairs_file": (env.get("QUOTES_PAIRS_FILE") or "").strip() or None,
             "data_dir": data_dir_from(env),
             "retention_days": retention_from(env),
+            "store_process": store_process_from(env),
             "redis_url": (env.get("QUOTES_REDIS_URL") or "").strip() or None,
             "redis_prefix": (env.get("QUOTES_REDIS_PREFIX") or "quotes").strip() or "quotes",
             "freeze_gc": _flag(env, "QUOTES_GC_FREEZE", True),

@@ -97,9 +97,27 @@ class FeedRun:
         )
 
     def _make_store(self, config: FeedConfig, clock: Callable[[], float]) -> Any:
-        """The tick store (a sink with its own thread), unless ``QUOTES_DATA_DIR=off``."""
+        """The tick store, unless ``QUOTES_DATA_DIR=off``: in a child process
+        (``QUOTES_STORE_PROCESS``, the default), else on a thread of this one."""
         if not config.data_dir:
             return None
+
+        def to_processor(message: object) -> None:
+            self.processor.submit(message)
+
+        def note(text: str) -> None:
+            self.processor.submit(FeedNote(EventKind.STORE, "store", text))
+
+        if config.store_process and clock is time.time:  # a test's own clock needs the thread
+            from feed.store.process import StoreProcess
+
+            return StoreProcess(
+                config.data_dir,
+                retention_days=config.retention_days,
+                capacity=config.store_buffer,
+                to_processor=to_processor,
+                note=note,
+            )
         from feed.store.sink import TickStore  # loads DuckDB
 
         return TickStore(
@@ -107,8 +125,8 @@ class FeedRun:
             retention_days=config.retention_days,
             capacity=config.store_buffer,
             clock=clock,
-            to_processor=lambda m: self.processor.submit(m),
-            note=lambda text: self.processor.submit(FeedNote(EventKind.STORE, "store", text)),
+            to_processor=to_processor,
+            note=note,
         )
 
     @property

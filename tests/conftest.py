@@ -60,6 +60,10 @@ def _store_in_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
     so no test writes into the repository or reads another test's ticks."""
     monkeypatch.setenv("QUOTES_DATA_DIR", str(tmp_path_factory.mktemp("store")))
     monkeypatch.delenv("QUOTES_RETENTION_DAYS", raising=False)
+    # The store on a thread: a child process per feed would add a Python start-up to
+    # every test that makes one. The store's own tests (test_store.py, test_store_process.py)
+    # run it in its child process, the default.
+    monkeypatch.setenv("QUOTES_STORE_PROCESS", "0")
 
 
 @pytest.fixture

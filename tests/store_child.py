@@ -2,8 +2,9 @@
 
     python -m tests.store_child '{"token": ..., "data_dir": ...}' AAPL.US,700.HK
 
-Prints ``ready <pid>`` once every symbol has a price, then runs until a line ``stop``
-arrives on stdin (or stdin closes), stops the feed and prints ``stopped``.
+Prints ``ready <pid> <store mode>`` once every symbol has a price and the store has
+opened, then runs until a line ``stop`` arrives on stdin (or stdin closes), stops the
+feed and prints ``stopped``.
 Thread ownership: the main thread; the feed's threads are the manager's.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 from feed.config import FeedConfig
 from feed.manager import FeedManager
@@ -23,6 +25,9 @@ def main() -> int:
     manager = FeedManager(config).start()
     manager.subscribe(sys.argv[2].split(","))
     manager.wait_ready(15, need_prev_close=False)
+    deadline = time.monotonic() + 30  # the store's own process opens the database meanwhile
+    while manager.status().store.mode == "starting" and time.monotonic() < deadline:
+        time.sleep(0.05)
     print(f"ready {os.getpid()} {manager.status().store.mode}", flush=True)
     for line in sys.stdin:
         if line.strip() == "stop":

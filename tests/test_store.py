@@ -36,6 +36,12 @@ _CHILD_KEYS = (
 )  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def _store_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store as users run it: in its child process (``QUOTES_STORE_PROCESS``'s default)."""
+    monkeypatch.setenv("QUOTES_STORE_PROCESS", "1")
+
+
 class Child:
     """A feed in another process (``tests/store_child.py``) on the same store directory."""
 
@@ -332,6 +338,11 @@ def test_export_says_why_when_there_is_nothing_to_write(tmp_path):
 # --- bad situations: none stops the live feed --------------------------------------------
 
 
+def _opened(m: FeedManager) -> bool:
+    """The store's own process has started and opened (or declined) the database."""
+    return wait_until(lambda: m.status().store.mode != "starting", 20)
+
+
 def _streaming(m: FeedManager, code: str = "AAPL.US") -> bool:
     before = m.status().ticks_applied
     return wait_until(lambda: m.status().ticks_applied > before + 3, 5)
@@ -342,7 +353,7 @@ def test_a_corrupt_database_is_moved_aside_and_a_fresh_one_started(sim, tmp_path
     m = FeedManager(fast_config(sim, data_dir=str(tmp_path))).start()
     try:
         m.subscribe(CODES)
-        assert m.wait_ready(10) and _streaming(m)
+        assert m.wait_ready(10) and _streaming(m) and _opened(m)
         store = m.status().store
         assert store.mode == "writing" and store.moved_aside is not None
         assert Path(store.moved_aside).read_bytes().startswith(b"this is not a database")
@@ -360,7 +371,7 @@ def test_a_second_process_on_the_directory_opens_it_read_only_and_says_so(sim, t
     m = FeedManager(fast_config(sim, data_dir=str(tmp_path))).start()
     try:
         m.subscribe(["AAPL.US"])
-        assert m.wait_ready(10) and _streaming(m)
+        assert m.wait_ready(10) and _streaming(m) and _opened(m)
         store = m.status().store
         assert store.mode == "read-only" and store.writer_pid == child.pid
         assert f"pid {child.pid}" in store.message and "read-only" in store.message
@@ -396,6 +407,7 @@ class FullDisk:
 
 
 def test_a_full_disk_pauses_writing_keeps_the_ticks_in_memory_and_resumes(sim, tmp_path, monkeypatch):
+    monkeypatch.setenv("QUOTES_STORE_PROCESS", "0")  # the seam is patched in this process
     disk = FullDisk(monkeypatch)
     since = time.time() - 1
     m = FeedManager(fast_config(sim, data_dir=str(tmp_path))).start()

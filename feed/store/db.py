@@ -13,7 +13,6 @@ Thread ownership: none here; the connection passed in belongs to the caller's th
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from feed.store import files
 from feed.store.schema import SCHEMA, SCHEMA_VERSION, SOURCE_KLINE, SOURCE_TICKS, bars_table
 
 __all__ = [
@@ -73,7 +73,7 @@ def init(con: duckdb.DuckDBPyConnection) -> None:
 def new_run(con: duckdb.DuckDBPyConnection, now_ms: int) -> int:
     (last,) = one(con, "SELECT coalesce(max(run), 0) FROM runs")
     run = int(last) + 1
-    con.execute("INSERT INTO runs VALUES (?, ?, ?, 0)", [run, now_ms, os.getpid()])
+    con.execute("INSERT INTO runs VALUES (?, ?, ?, 0)", [run, now_ms, files.owner_pid()])
     return run
 
 

@@ -76,6 +76,13 @@ class Layout(NamedTuple):
         return total
 
 
+def owner_pid() -> int:
+    """The feed's process: this one, or for a store in its own process, the feed that
+    started it (``QUOTES_STORE_OWNER_PID``): the pid a user would look for."""
+    raw = os.environ.get("QUOTES_STORE_OWNER_PID", "")
+    return int(raw) if raw.isdigit() else os.getpid()
+
+
 class WriterLock:
     """``writer.lock``: held by the one process that writes the directory's database."""
 
@@ -101,7 +108,7 @@ class WriterLock:
                 return False
             raise
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        os.write(fd, f"{owner_pid()}\n".encode())
         self._fd = fd
         return True
 
