@@ -15,6 +15,7 @@ stdout are serialised by ``_out_lock`` (held for one frame).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -30,6 +31,7 @@ from feed.store.sink import TickStore
 
 log = logging.getLogger("feed.store")
 
+NICE = 10  # the scheduler's priority step below the feed (a 2-core machine is shared)
 STATUS_EVERY = 0.2  # seconds between looks at the store's status
 
 
@@ -120,6 +122,8 @@ def serve(settings: dict, stdin: BinaryIO, stdout: BinaryIO) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the feed's: it sends the stop
+    with contextlib.suppress(OSError, AttributeError):  # background work: ingest comes first
+        os.nice(NICE)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
     settings = json.loads(args[0])
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer

@@ -1,0 +1,101 @@
+"""The tick store in its own process: the frames, and what happens when either side dies.
+
+The frames are tested as the pure layer they are; the rest against the simulator, with
+real processes killed with SIGKILL (no goodbye, as a crash or an out-of-memory kill).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import time
+
+import psutil
+import pytest
+
+from feed.manager import FeedManager
+from feed.protocol.codec import Tick
+from feed.store import pipe
+from tests.support import fast_config, wait_until
+from tests.test_store import child_factory, sent, stored  # noqa: F401  (a fixture)
+
+
+@pytest.fixture(autouse=True)
+def _store_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUOTES_STORE_PROCESS", "1")
+
+
+def test_frames_round_trip_ticks_and_messages_and_end_cleanly():
+    ticks = [tuple.__new__(Tick, ("AAPL.US", i, 1_700_000_000_000 + i, 230.5 + i, 100.0)) for i in range(3)]
+    buf = io.BytesIO()
+    pipe.write(buf, pipe.TICKS, pipe.ticks([pipe.columns(ticks), pipe.columns([("700.HK", 9, 5, 1.5, 0.0)])]))
+    pipe.write(buf, pipe.REQUEST, pipe.dumps((7, {"a": 1})))
+    pipe.write(buf, pipe.STOP)
+    buf.seek(0)
+    kind, payload = pipe.read(buf)  # type: ignore[misc]
+    assert kind == pipe.TICKS and pipe.untick(payload) == [*map(tuple, ticks), ("700.HK", 9, 5, 1.5, 0.0)]
+    kind, payload = pipe.read(buf)  # type: ignore[misc]
+    assert kind == pipe.REQUEST and pipe.loads(payload) == (7, {"a": 1})
+    assert pipe.read(buf) == (pipe.STOP, b"")
+    assert pipe.read(buf) is None  # the other side has gone
+
+
+def test_a_frame_cut_short_is_the_end_and_a_garbled_length_is_an_error():
+    whole = io.BytesIO()
+    pipe.write(whole, pipe.NOTE, b"hello")
+    assert pipe.read(io.BytesIO(whole.getvalue()[:-2])) is None
+    with pytest.raises(ValueError, match="out of step"):
+        pipe.read(io.BytesIO(b"\xff\xff\xff\xff" + pipe.NOTE))
+
+
+def _store_children() -> list[psutil.Process]:
+    return [c for c in psutil.Process().children() if "feed.store.child" in " ".join(c.cmdline())]
+
+
+def test_a_store_process_that_dies_is_named_and_replaced_and_the_feed_streams_on(sim, tmp_path):
+    m = FeedManager(fast_config(sim, data_dir=str(tmp_path))).start()
+    try:
+        m.subscribe(["AAPL.US"])
+        assert m.wait_ready(10)
+        assert wait_until(lambda: m.status().store.mode == "writing", 20), m.status().store
+        (child,) = _store_children()
+        child.send_signal(signal.SIGKILL)
+        assert wait_until(lambda: m.status().store.mode == "failed", 5), m.status().store
+        assert "ended unexpectedly" in m.status().store.message
+        applied = m.status().ticks_applied
+        assert wait_until(lambda: m.status().ticks_applied > applied + 3, 5)  # the live feed goes on
+        assert wait_until(lambda: m.status().store.mode == "writing", 30), m.status().store
+        (again,) = _store_children()
+        assert again.pid != child.pid
+        since = time.time()
+        time.sleep(1.5)
+        sim.pause()
+        time.sleep(1.0)
+        # What arrived after the new process was up is stored, seq and price as sent, to the last.
+        got, want = stored(m, "AAPL.US", since), sent(sim, "AAPL.US")
+        assert len(got) >= 3 and got[0] in want, (got[:3], want[-20:])
+        start = want.index(got[0])
+        assert got == want[start:], (got[-3:], want[-3:])
+    finally:
+        m.stop()
+    assert wait_until(lambda: not _store_children(), 10), "a store process outlived stop()"
+
+
+def test_a_feed_killed_outright_loses_nothing_its_store_process_was_handed(sim, tmp_path, child_factory):  # noqa: F811
+    since = time.time() - 1
+    feed = child_factory(sim, tmp_path, ["AAPL.US"])
+    assert feed.mode == "writing"
+    time.sleep(2.0)
+    sim.pause()
+    time.sleep(0.5)  # the feed has accepted and handed over every tick sent
+    (store,) = psutil.Process(feed.pid).children()
+    os.kill(feed.pid, signal.SIGKILL)  # no stop(): the store process sees its input end
+    feed.proc.wait(10)
+    store.wait(15)  # it writes what it held, closes the database and leaves (else TimeoutExpired)
+    m = FeedManager(fast_config(sim, data_dir=str(tmp_path))).start()
+    try:  # in-process ticks were written before the kill's flush could: every one is there
+        got, want = stored(m, "AAPL.US", since), sent(sim, "AAPL.US")
+        assert len(got) > 5 and got == want, (len(got), len(want), got[-3:], want[-3:])
+    finally:
+        m.stop()
