@@ -40,6 +40,11 @@ def run_once(
     seen: dict[str, Any] = {}
 
     def collect(manager: Any) -> None:
+        # The store writes a batch every half second (its process reports every 0.2 s):
+        # give it a few seconds to have written all it was handed before reading its count.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and manager.status().store.written < manager.status().ticks_applied:
+            time.sleep(0.1)
         seen["store"] = manager.status().store
         seen["applied"] = manager.status().ticks_applied
 

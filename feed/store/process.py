@@ -240,7 +240,12 @@ class StoreProcess:
                     n += len(b[0])
             if not batches:
                 break
-            pipe.write(stdin, pipe.TICKS, pipe.ticks(batches))
+            try:
+                pipe.write(stdin, pipe.TICKS, pipe.ticks(batches))
+            except BaseException:  # the child has gone: these wait for the next one
+                with self._lock:
+                    self._batches.extendleft(reversed(batches))
+                raise
             with self._lock:
                 self._buffered -= n
         while True:
