@@ -45,6 +45,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALLTICK_") and k != "QUOTES_SYMBOLS"}
     env["QUOTES_DATA_DIR"] = str(tmp_path_factory.mktemp("e2e-store"))  # never the repository's ./data
+    env["QUOTES_STORE_PROCESS"] = "1"  # the store in its own process, as users run the app
     ARTIFACTS.mkdir(exist_ok=True)
     log = (ARTIFACTS / "streamlit-server.log").open("wb")
     cmd = [
