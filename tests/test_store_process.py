@@ -29,12 +29,14 @@ def _store_process(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_frames_round_trip_ticks_and_messages_and_end_cleanly():
     ticks = [tuple.__new__(Tick, ("AAPL.US", i, 1_700_000_000_000 + i, 230.5 + i, 100.0)) for i in range(3)]
     buf = io.BytesIO()
-    pipe.write(buf, pipe.TICKS, pipe.ticks([pipe.columns(ticks), pipe.columns([("700.HK", 9, 5, 1.5, 0.0)])]))
+    batches = [(1.5, pipe.columns(ticks)), (2.5, pipe.columns([("700.HK", 9, 5, 1.5, 0.0)]))]
+    pipe.write(buf, pipe.TICKS, pipe.ticks(batches))
     pipe.write(buf, pipe.REQUEST, pipe.dumps((7, {"a": 1})))
     pipe.write(buf, pipe.STOP)
     buf.seek(0)
     kind, payload = pipe.read(buf)  # type: ignore[misc]
-    assert kind == pipe.TICKS and pipe.untick(payload) == [*map(tuple, ticks), ("700.HK", 9, 5, 1.5, 0.0)]
+    assert kind == pipe.TICKS
+    assert pipe.untick(payload) == [(1.5, [tuple(t) for t in ticks]), (2.5, [("700.HK", 9, 5, 1.5, 0.0)])]
     kind, payload = pipe.read(buf)  # type: ignore[misc]
     assert kind == pipe.REQUEST and pipe.loads(payload) == (7, {"a": 1})
     assert pipe.read(buf) == (pipe.STOP, b"")

@@ -103,7 +103,8 @@ def serve(settings: dict, stdin: BinaryIO, stdout: BinaryIO) -> int:
         kind, payload = frame
         try:
             if kind == pipe.TICKS:
-                store.offer(Batch(pipe.untick(payload), {}))
+                for at, rows in pipe.untick(payload):
+                    store.offer(Batch(rows, {}), offered_at=at)
             elif kind == pipe.REQUEST:
                 rid, message = pipe.loads(payload)  # type: ignore[misc]
                 if rid:

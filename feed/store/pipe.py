@@ -82,17 +82,15 @@ def columns(batch: Sequence[tuple]) -> Columns:
     return tuple(list(map(f, batch)) for f in _FIELDS)  # type: ignore[return-value]
 
 
-def ticks(parts: Sequence[Columns]) -> bytes:
-    """Buffered :func:`columns` as one :data:`TICKS` payload."""
+def ticks(parts: Sequence[tuple[float, Columns]]) -> bytes:
+    """Buffered ``(handed over at, columns)`` batches as one :data:`TICKS` payload."""
     return marshal.dumps(list(parts))
 
 
-def untick(payload: bytes) -> list[tuple]:
-    """The rows again, ``(code, seq, time_ms, price, volume)`` (on the store's side)."""
-    rows: list[tuple] = []
-    for part in marshal.loads(payload):
-        rows.extend(zip(*part, strict=True))
-    return rows
+def untick(payload: bytes) -> list[tuple[float, list[tuple]]]:
+    """Each batch's hand-over time and its rows again, ``(code, seq, time_ms, price,
+    volume)`` (on the store's side)."""
+    return [(at, list(zip(*part, strict=True))) for at, part in marshal.loads(payload)]
 
 
 def dumps(value: object) -> bytes:

@@ -33,6 +33,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -80,7 +81,7 @@ class StoreProcess:
         self.to_processor = to_processor
         self._note = note
         self._lock = threading.Lock()
-        self._batches: deque[pipe.Columns] = deque()
+        self._batches: deque[tuple[float, pipe.Columns]] = deque()
         self._buffered = self._dropped = self._not_stored = self._errors = 0
         self._warned = False
         self._outbox: queue.SimpleQueue[tuple[int, object]] = queue.SimpleQueue()
@@ -110,7 +111,7 @@ class StoreProcess:
                 self._dropped += n
                 warn, self._warned = not self._warned, True
             else:
-                self._batches.append(pipe.columns(batch.ticks))
+                self._batches.append((time.monotonic(), pipe.columns(batch.ticks)))
                 self._buffered += n
                 warn = False
             big = self._buffered >= SEND_AT
@@ -237,7 +238,7 @@ class StoreProcess:
                 while self._batches and n < CHUNK:
                     b = self._batches.popleft()
                     batches.append(b)
-                    n += len(b[0])
+                    n += len(b[1][0])
             if not batches:
                 break
             try:

@@ -107,8 +107,13 @@ class TickStore:
 
     # --- from other threads -----------------------------------------------------------
 
-    def offer(self, batch: Batch) -> None:
-        """Called by the processor with each accepted batch; never blocks on the disk."""
+    def offer(self, batch: Batch, offered_at: float | None = None) -> None:
+        """Called by the processor with each accepted batch; never blocks on the disk.
+
+        ``offered_at``: when the feed handed the batch over (``time.monotonic()``, one clock
+        for every process on the machine), if earlier than now: a store in its own process
+        counts the time the batch spent in the feed's buffer and the pipe in its write lag.
+        """
         n = len(batch.ticks)
         if not self._accepting:
             with self._lock:
@@ -120,7 +125,8 @@ class TickStore:
                 warn, self._warned = not self._warned, True
             else:
                 # Plain (code, seq, time_ms, price, volume) tuples (feed.sinks.untracked).
-                self._batches.append((time.monotonic(), untracked(batch.ticks)))
+                at = time.monotonic() if offered_at is None else offered_at
+                self._batches.append((at, untracked(batch.ticks)))
                 self._buffered += n
                 warn = False
             big = self._buffered >= FLUSH_AT
