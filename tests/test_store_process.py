@@ -101,3 +101,25 @@ def test_a_feed_killed_outright_loses_nothing_its_store_process_was_handed(sim, 
         assert len(got) > 5 and got == want, (len(got), len(want), got[-3:], want[-3:])
     finally:
         m.stop()
+
+
+def test_the_store_process_counts_a_bad_frame_and_writes_the_rest(tmp_path):
+    from feed.store.child import serve
+
+    now = time.time()
+    ticks = [("AAPL.US", i, int(now * 1000) + i, 230.0 + i / 100, 10.0) for i in range(1, 6)]
+    stdin, stdout = io.BytesIO(), io.BytesIO()
+    pipe.write(stdin, pipe.REQUEST, b"not a pickle")
+    pipe.write(stdin, pipe.TICKS, pipe.ticks([(time.monotonic(), pipe.columns(ticks))]))
+    pipe.write(stdin, pipe.STOP)
+    stdin.seek(0)
+    settings = {"directory": str(tmp_path), "retention_days": 30, "capacity": 1000, "flush_every": 0.1}
+    assert serve(settings, stdin, stdout) == 0
+    stdout.seek(0)
+    statuses = []
+    while (frame := pipe.read(stdout)) is not None:
+        if frame[0] == pipe.STATUS:
+            statuses.append(pipe.loads(frame[1]))
+    status, stats = statuses[-1]
+    assert status.errors >= 1 and stats.errors >= 1  # the garbled request, counted
+    assert status.written == 5 and stats.delivered == 5  # and every tick written after it

@@ -66,11 +66,21 @@ class _Reply:
         self.out.send(pipe.REPLY, payload)
 
 
-def _status_loop(store: TickStore, out: _Out, done: threading.Event) -> None:
+class _Errors:
+    """Frames from the feed that failed: written by the main thread, read by ``store-status``."""
+
+    count = 0
+
+
+def _status_loop(store: TickStore, out: _Out, done: threading.Event, errors: _Errors) -> None:
     last: object = None
     while True:
         stopping = done.wait(STATUS_EVERY)
-        now = (store.status, store.stats)
+        status, stats = store.status, store.stats
+        if errors.count:
+            status = dataclasses.replace(status, errors=status.errors + errors.count)
+            stats = dataclasses.replace(stats, errors=stats.errors + errors.count)
+        now = (status, stats)
         if now != last:
             last = now
             out.send(pipe.STATUS, pipe.dumps(now))
@@ -88,10 +98,11 @@ def serve(settings: dict, stdin: BinaryIO, stdout: BinaryIO) -> int:
         to_processor=lambda m: out.send(pipe.PROCESSOR, pipe.dumps(m)),
         note=lambda text: out.send(pipe.NOTE, text.encode()),
     ).start()
-    done = threading.Event()
-    status = threading.Thread(target=_status_loop, args=(store, out, done), name="store-status", daemon=True)
+    done, errors = threading.Event(), _Errors()
+    status = threading.Thread(
+        target=_status_loop, args=(store, out, done, errors), name="store-status", daemon=True
+    )
     status.start()
-    errors = 0
     while True:
         try:
             frame = pipe.read(stdin)
@@ -111,7 +122,7 @@ def serve(settings: dict, stdin: BinaryIO, stdout: BinaryIO) -> int:
                     message = dataclasses.replace(message, reply=_Reply(rid, out))
                 store.submit(message)
         except Exception:
-            errors += 1
+            errors.count += 1
             log.exception("tick store process: a frame from the feed failed (counted; it carries on)")
     store.stop()
     store.join(30.0)
