@@ -77,7 +77,10 @@ def test_prices_moved_during_an_outage_show_within_5s_of_reconnecting(sim, make_
     back = time.monotonic()
     assert wait_until(lambda: m.snapshot(["AAPL.US"])["last"].iloc[0] == 250.25, 5)
     assert time.monotonic() - back < 5
-    assert wait_until(lambda: any(e.kind == EventKind.RECOVERED for e in m.status().events), 5)
+    # The "recovered" event waits for the gap fill's HTTP answer, which a loaded machine can
+    # push behind the simulator's rate limit and a retry (one CI run: not within 5 s); the
+    # moved price, the promise, is checked above.
+    assert wait_until(lambda: any(e.kind == EventKind.RECOVERED for e in m.status().events), 15)
 
 
 @pytest.mark.slow
