@@ -108,26 +108,19 @@ class FeedRun:
         def note(text: str) -> None:
             self.processor.submit(FeedNote(EventKind.STORE, "store", text))
 
+        common: dict[str, Any] = {
+            "retention_days": config.retention_days,
+            "capacity": config.store_buffer,
+            "to_processor": to_processor,
+            "note": note,
+        }
         if config.store_process and clock is time.time:  # a test's own clock needs the thread
             from feed.store.process import StoreProcess
 
-            return StoreProcess(
-                config.data_dir,
-                retention_days=config.retention_days,
-                capacity=config.store_buffer,
-                to_processor=to_processor,
-                note=note,
-            )
+            return StoreProcess(config.data_dir, **common)
         from feed.store.sink import TickStore  # loads DuckDB
 
-        return TickStore(
-            config.data_dir,
-            retention_days=config.retention_days,
-            capacity=config.store_buffer,
-            clock=clock,
-            to_processor=to_processor,
-            note=note,
-        )
+        return TickStore(config.data_dir, clock=clock, **common)
 
     @property
     def parts(self) -> dict[str, Any]:

@@ -18,12 +18,12 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 from feed.protocol.codec import Tick
 from feed.symbols import Market
 
-__all__ = ["Batch", "SinkStats", "TickSink", "as_ticks", "untracked"]
+__all__ = ["Batch", "BufferedSink", "SinkStats", "TickSink", "as_ticks", "untracked"]
 
 log = logging.getLogger("feed.sinks")
 
@@ -61,60 +61,92 @@ class SinkStats:
     buffered: int
 
 
-class TickSink:
-    """``handle(batch)`` runs on the sink's thread for every accepted batch, in order."""
+class BufferedSink:
+    """What every tick sink shares (the callback sinks, the tick store, its process).
 
-    def __init__(
-        self, name: str, handle: Callable[[Sequence[Tick]], None], *, capacity: int = 100_000
-    ) -> None:
+    A bounded buffer the processor offers batches into, never waiting: :meth:`_admit`
+    counts what does not fit and logs it once. A daemon thread of the sink's own, woken
+    by ``_wake`` and ended by ``_stop``; :meth:`start` after a stop starts it again.
+
+    Thread ownership: ``_buffered``/``_dropped`` and the buffer are shared between the
+    processor and the sink's thread under ``_lock`` (held for a count or an append only);
+    the rest is the subclass's and belongs to its thread.
+    """
+
+    #: The warning when the buffer is first full; ``{name}`` and ``{capacity}`` are filled in.
+    full_warning = "tick sink {name} is too slow: its buffer of {capacity} ticks is full; dropping"
+
+    def __init__(self, name: str, capacity: int, thread_name: str, logger: logging.Logger = log) -> None:
         self.name = name
         self.capacity = capacity
-        self._handle = handle
-        self._batches: deque[tuple[tuple[tuple, ...], Mapping[str, Market]]] = deque()
-        self._buffered = 0  # written by offer (processor) and the sink thread: under the GIL, += is
-        self._lock = threading.Lock()  # ...not atomic, so it is held for the count only
-        self._ready = threading.Event()
-        self._stop = threading.Event()
-        self._delivered = self._dropped = self._errors = 0
+        self._thread_name = thread_name
+        self._log = logger
+        self._lock = threading.Lock()
+        self._batches: deque = deque()
+        self._buffered = self._dropped = 0
         self._warned_drop = False
+        self._wake = threading.Event()
+        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> TickSink:
-        """Start (or, after a stop, restart) the sink's thread; a no-op while it runs."""
-        if self._thread is None or not self._thread.is_alive():
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name=f"feed-sink-{self.name}", daemon=True)
-            self._thread.start()
-        return self
+    def _run(self) -> None:
+        raise NotImplementedError
 
-    def offer(self, batch: Batch) -> None:
-        """Called by the processor; never blocks. The batch waits as :func:`untracked`
-        tuples; the sink's thread makes them Ticks again just before its handler runs."""
-        n = len(batch.ticks)
+    def _admit(self, n: int, item: object) -> int | None:
+        """Buffer ``item`` (``n`` ticks) unless that would pass the capacity, then count the
+        drop instead. Returns the ticks buffered after it, or None when it was dropped."""
         with self._lock:
             if self._buffered + n > self.capacity:
                 self._dropped += n
-                warn = not self._warned_drop
-                self._warned_drop = True
+                warn, self._warned_drop = not self._warned_drop, True
+                buffered = None
             else:
+                self._batches.append(item)
                 self._buffered += n
-                self._batches.append((untracked(batch.ticks), batch.markets))
-                warn = False
+                warn, buffered = False, self._buffered
         if warn:
-            log.warning(
-                "tick sink %s is too slow: its buffer of %d ticks is full; dropping", self.name, self.capacity
-            )
-        self._ready.set()
+            self._log.warning(self.full_warning.format(name=self.name, capacity=self.capacity))
+        return buffered
+
+    def start(self) -> Self:
+        """Start (or, after a stop, restart) the sink's thread; a no-op while it runs."""
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name=self._thread_name, daemon=True)
+            self._thread.start()
+        return self
 
     def stop(self) -> None:
         self._stop.set()
-        self._ready.set()
+        self._wake.set()
 
     def join(self, timeout: float) -> bool:
         t = self._thread
         if t is not None and t.is_alive() and t is not threading.current_thread():
             t.join(timeout)
         return t is None or not t.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+
+class TickSink(BufferedSink):
+    """``handle(batch)`` runs on the sink's thread for every accepted batch, in order."""
+
+    def __init__(
+        self, name: str, handle: Callable[[Sequence[Tick]], None], *, capacity: int = 100_000
+    ) -> None:
+        super().__init__(name, capacity, f"feed-sink-{name}")
+        self._handle = handle
+        self._batches: deque[tuple[tuple[tuple, ...], Mapping[str, Market]]] = deque()
+        self._delivered = self._errors = 0
+
+    def offer(self, batch: Batch) -> None:
+        """Called by the processor; never blocks. The batch waits as :func:`untracked`
+        tuples; the sink's thread makes them Ticks again just before its handler runs."""
+        self._admit(len(batch.ticks), (untracked(batch.ticks), batch.markets))
+        self._wake.set()
 
     def count_error(self) -> None:
         self._errors += 1  # only the sink's own thread calls this
@@ -133,8 +165,8 @@ class TickSink:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._ready.wait(0.5)
-            self._ready.clear()
+            self._wake.wait(0.5)
+            self._wake.clear()
             while self._batches and not self._stop.is_set():
                 plain, markets = self._batches.popleft()
                 batch = Batch(as_ticks(plain), markets)

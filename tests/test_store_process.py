@@ -123,3 +123,19 @@ def test_the_store_process_counts_a_bad_frame_and_writes_the_rest(tmp_path):
     status, stats = statuses[-1]
     assert status.errors >= 1 and stats.errors >= 1  # the garbled request, counted
     assert status.written == 5 and stats.delivered == 5  # and every tick written after it
+
+
+def test_what_does_not_fit_the_feeds_buffer_is_dropped_counted_and_logged_once(tmp_path, caplog):
+    from feed.sinks import Batch
+    from feed.store.process import StoreProcess
+
+    store = StoreProcess(tmp_path, capacity=5)  # not started: nothing drains the buffer
+    batch = Batch([("AAPL.US", i, 1_700_000_000_000 + i, 230.0, 1.0) for i in range(3)], {})
+    with caplog.at_level("WARNING", logger="feed.store"):
+        for _ in range(3):
+            store.offer(batch)
+    assert (store.stats.buffered, store.stats.dropped) == (3, 6)
+    assert (store.status.buffered, store.status.dropped) == (3, 6)
+    assert [r.getMessage() for r in caplog.records] == [
+        "tick store: 5 ticks wait for the store process; dropping new ones"
+    ]

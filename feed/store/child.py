@@ -69,7 +69,8 @@ class _Reply:
 class _Errors:
     """Frames from the feed that failed: written by the main thread, read by ``store-status``."""
 
-    count = 0
+    def __init__(self) -> None:
+        self.count = 0
 
 
 def _status_loop(store: TickStore, out: _Out, done: threading.Event, errors: _Errors) -> None:

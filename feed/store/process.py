@@ -39,7 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from feed.sinks import Batch, SinkStats
+from feed.sinks import Batch, BufferedSink, SinkStats
 from feed.store import pipe
 from feed.store.failures import StoreError
 from feed.store.messages import Read
@@ -57,8 +57,8 @@ RESTART_AFTER = 5.0  # seconds after the child died before a new one starts
 STOP_WAIT = 20.0  # seconds the sender waits, at stop, for the child to close the database
 
 
-class StoreProcess:
-    name = "store"
+class StoreProcess(BufferedSink):
+    full_warning = "tick store: {capacity} ticks wait for the store process; dropping new ones"
 
     def __init__(
         self,
@@ -70,8 +70,8 @@ class StoreProcess:
         to_processor: Callable[[object], None] = lambda m: None,
         note: Callable[[str], None] = lambda text: None,
     ) -> None:
+        super().__init__("store", capacity, "feed-store", log)
         self.directory = str(Path(directory).expanduser().absolute())
-        self.capacity = capacity
         self.settings = {
             "directory": self.directory,
             "retention_days": retention_days,
@@ -80,16 +80,12 @@ class StoreProcess:
         }
         self.to_processor = to_processor
         self._note = note
-        self._lock = threading.Lock()
         self._batches: deque[tuple[float, pipe.Columns]] = deque()
-        self._buffered = self._dropped = self._not_stored = self._errors = 0
-        self._warned = False
+        self._not_stored = 0
+        self._send_errors = self._recv_errors = 0  # one counter per writing thread
         self._outbox: queue.SimpleQueue[tuple[int, object]] = queue.SimpleQueue()
         self._replies: dict[int, Any] = {}
         self._ids = itertools.count(1)
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._failure: str | None = None  # why there is no child now, in a sentence
         self._child: tuple[StoreStatus, SinkStats] = (
@@ -106,18 +102,8 @@ class StoreProcess:
             with self._lock:
                 self._not_stored += n
             return
-        with self._lock:
-            if self._buffered + n > self.capacity:
-                self._dropped += n
-                warn, self._warned = not self._warned, True
-            else:
-                self._batches.append((time.monotonic(), pipe.columns(batch.ticks)))
-                self._buffered += n
-                warn = False
-            big = self._buffered >= SEND_AT
-        if warn:
-            log.warning("tick store: %d ticks wait for the store process; dropping new ones", self.capacity)
-        if big:
+        buffered = self._admit(n, (time.monotonic(), pipe.columns(batch.ticks)))
+        if buffered is not None and buffered >= SEND_AT:
             self._wake.set()
 
     def submit(self, message: object) -> None:
@@ -130,25 +116,9 @@ class StoreProcess:
         self._outbox.put((rid, message))
         self._wake.set()
 
-    def start(self) -> StoreProcess:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="feed-store", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-
-    def join(self, timeout: float) -> bool:
-        t = self._thread
-        if t is not None and t.is_alive() and t is not threading.current_thread():
-            t.join(timeout)
-        return t is None or not t.is_alive()
-
     @property
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    def _errors(self) -> int:
+        return self._send_errors + self._recv_errors
 
     @property
     def status(self) -> StoreStatus:
@@ -205,7 +175,7 @@ class StoreProcess:
                 start_new_session=True,
             )
         except OSError as exc:
-            self._errors += 1
+            self._send_errors += 1
             self._failure = f"the tick store process could not start ({exc}); retrying in {RESTART_AFTER:g}s"
             log.warning("tick store: %s", self._failure)
             return None
@@ -257,7 +227,7 @@ class StoreProcess:
             try:
                 payload = pipe.dumps((rid, message))
             except Exception as exc:
-                self._errors += 1
+                self._send_errors += 1
                 self._answer(rid, StoreError(f"tick store: the request could not be sent: {exc}"))
                 continue
             pipe.write(stdin, pipe.REQUEST, payload)
@@ -274,7 +244,7 @@ class StoreProcess:
         self._proc = None
         if self._stop.is_set() and code == 0:
             return
-        self._errors += 1
+        self._send_errors += 1
         self._failure = (
             f"the tick store process ended unexpectedly (exit code {code}); ticks wait in memory "
             f"and a new one starts in {RESTART_AFTER:g}s"
@@ -298,7 +268,7 @@ class StoreProcess:
             try:
                 self._handle(*frame)
             except Exception:
-                self._errors += 1
+                self._recv_errors += 1
                 log.exception("tick store: a frame from the store process failed (counted)")
 
     def _handle(self, kind: bytes, payload: bytes) -> None:

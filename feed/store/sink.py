@@ -21,14 +21,13 @@ from __future__ import annotations
 import itertools
 import logging
 import queue
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from feed.sinks import Batch, SinkStats, untracked
+from feed.sinks import Batch, BufferedSink, SinkStats, untracked
 from feed.store import db, schema
 from feed.store.aggregate import BarPlan, MinuteAggregator
 from feed.store.files import Layout
@@ -56,8 +55,8 @@ class Pending(NamedTuple):
     newest_ms: int
 
 
-class TickStore:
-    name = "store"
+class TickStore(BufferedSink):
+    full_warning = "tick store: {capacity} ticks wait for the disk; dropping new ones"
 
     def __init__(
         self,
@@ -72,7 +71,7 @@ class TickStore:
     ) -> None:
         from feed.store import service  # noqa: F401  imported here, before the heap is frozen (feed/heap.py)
 
-        self.capacity = capacity
+        super().__init__("store", capacity, "feed-store", log)
         self.layout = Layout(Path(directory).expanduser().absolute())
         self.retention_days = retention_days
         self.clock = clock
@@ -80,15 +79,10 @@ class TickStore:
         self.flush_every = flush_every
         self._note = note
         self._batches: deque[tuple[float, Sequence[tuple]]] = deque()
-        self._buffered = self._dropped = self._not_stored = 0
-        self._lock = threading.Lock()
+        self._not_stored = 0
         self._accepting = True  # False while read-only; written by the store thread only
-        self._warned = False
         self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self.status = StoreStatus(STARTING, str(self.layout.directory), retention_days=retention_days)
-        self._thread: threading.Thread | None = None
         # The store thread's own state.
         self.writer = Writer(self.layout, now_ms=self.now_ms, note=note)
         self.agg = MinuteAggregator()
@@ -119,45 +113,15 @@ class TickStore:
             with self._lock:
                 self._not_stored += n
             return
-        with self._lock:
-            if self._buffered + n > self.capacity:
-                self._dropped += n
-                warn, self._warned = not self._warned, True
-            else:
-                # Plain (code, seq, time_ms, price, volume) tuples (feed.sinks.untracked).
-                at = time.monotonic() if offered_at is None else offered_at
-                self._batches.append((at, untracked(batch.ticks)))
-                self._buffered += n
-                warn = False
-            big = self._buffered >= FLUSH_AT
-        if warn:
-            log.warning("tick store: %d ticks wait for the disk; dropping new ones", self.capacity)
-        if big:
+        at = time.monotonic() if offered_at is None else offered_at
+        # Plain (code, seq, time_ms, price, volume) tuples (feed.sinks.untracked).
+        buffered = self._admit(n, (at, untracked(batch.ticks)))
+        if buffered is not None and buffered >= FLUSH_AT:
             self._wake.set()
 
     def submit(self, message: object) -> None:
         self._inbox.put(message)
         self._wake.set()
-
-    def start(self) -> TickStore:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="feed-store", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-
-    def join(self, timeout: float) -> bool:
-        t = self._thread
-        if t is not None and t.is_alive() and t is not threading.current_thread():
-            t.join(timeout)
-        return t is None or not t.is_alive()
-
-    @property
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     @property
     def stats(self) -> SinkStats:
