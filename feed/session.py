@@ -151,10 +151,14 @@ class Session:
         self._auth_failures = 0
         self._early_closes = 0
         self._ever_subscribed = False
+        self._asked_here = False  # a subscribe with codes was sent on this socket
+        self._asked_before = False  # ... or on an earlier one: a reconnect has a gap to fill
         self._seq = 0
         self._reset_link(0.0)
 
     def _reset_link(self, now: float) -> None:
+        self._asked_before |= self._asked_here
+        self._asked_here = False
         self._opened_at = now
         self._answered = False  # the server answered anything on this socket
         self._productive = False  # subscribed and delivered data on this socket
@@ -316,6 +320,7 @@ class Session:
         self._pending = self.desired
         self._pending_at = self._last_request = now
         if self.desired:
+            self._asked_here = True
             return Send(encode_subscribe(list(self.desired), self._seq, f"sub-{self.name}-{self._seq}"))
         return Send(encode_cancel(CancelType.TICK, self._seq, f"cancel-{self.name}-{self._seq}"))
 
@@ -325,7 +330,9 @@ class Session:
             # over HTTP, one by one, by the reference-data worker.
             self._penalty = 0.0
             self.acked = pending
-            after = self._ever_subscribed and not self._subscribed_here
+            # A recovery when an earlier socket asked for codes, acknowledged or not: a
+            # subscribe whose answer was lost with the link may still have streamed.
+            after = self._asked_before and not self._subscribed_here
             self._ever_subscribed = self._subscribed_here = True
             self._auth_failures = 0
             out: list[Action] = [

@@ -240,6 +240,43 @@ def test_a_resubscribe_after_a_reconnect_says_so_once():
     assert not n.after_reconnect  # same socket: a watchlist change, not a recovery
 
 
+def _reconnect(s: Session, t: float) -> float:
+    """Poll through the backoff until the session dials again; open the socket."""
+    while s.poll(t) != [Connect()]:
+        t = round(t + 0.01, 2)
+    s.opened(t)
+    return t
+
+
+def test_a_subscribe_lost_with_its_link_is_a_recovery_on_the_next_socket():
+    # The server took the subscribe, the link died before its answer reached us (one CI
+    # run: a stall right after the server registered the code): the next socket's ack
+    # still means a gap to fill and a "recovered" to show after the "disconnected".
+    s = session(timing=SessionTiming(reconnect_floor=0.0, request_interval=0.0))
+    s.set_desired(("AAPL.US",))
+    assert s.poll(0.0) == [Connect()]
+    s.opened(0.0)
+    assert sent(s.poll(0.0))[0]["cmd_id"] == Cmd.TICK_SUBSCRIBE
+    s.closed("reset", 1.0)
+    t = _reconnect(s, 1.0)
+    assert sent(s.poll(t))[0]["cmd_id"] == Cmd.TICK_SUBSCRIBE
+    (n,) = [x for x in notices(s.response(ack(), t + 0.1)) if x.subscribed is not None]
+    assert n.after_reconnect and n.subscribed == ("AAPL.US",)
+
+
+def test_a_link_that_never_asked_for_codes_has_no_gap_after_a_reconnect():
+    s = session(timing=SessionTiming(reconnect_floor=0.0, request_interval=0.0))
+    assert s.poll(0.0) == [Connect()]
+    s.opened(0.0)
+    s.poll(0.0)  # nothing watched yet: nothing asked
+    s.closed("reset", 1.0)
+    s.set_desired(("AAPL.US",))
+    t = _reconnect(s, 1.0)
+    assert sent(s.poll(t))[0]["cmd_id"] == Cmd.TICK_SUBSCRIBE
+    (n,) = [x for x in notices(s.response(ack(), t + 0.1)) if x.subscribed is not None]
+    assert not n.after_reconnect  # a first subscription, not a recovery
+
+
 def test_ret_600_on_a_subscribe_counts_the_list_and_asks_for_a_probe():
     s = session()
     s.set_desired(("AAPL.US", "NOPE.US"))
