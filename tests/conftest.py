@@ -16,17 +16,23 @@ from feed.simulator import Simulator
 from tests.redis_support import RedisServer
 from tests.support import TOKEN
 
-# Tests that share one worker under pytest-xdist (``-n 2 --dist loadgroup`` in pyproject):
+# Tests that share one worker under pytest-xdist (``-n 3 --dist loadgroup`` in pyproject):
 # the browser tests (one Streamlit server and one Chromium at a time, and their session
 # fixtures started once) and the wall-clock fault tests, which must not run beside them.
+# That worker's queue is the suite's longest, so the other two workers finish first: its
+# most timing-sensitive test, two replicas' spread in a browser, goes last, on a quiet machine.
 SERIAL = {"test_reliability.py", "test_soak.py"}
+LAST = "test_replicas_e2e.py"
 
 
-@pytest.hookimpl(tryfirst=True)
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if "e2e" in item.path.parts or item.path.name in SERIAL:
+        item.add_marker(pytest.mark.xdist_group("serial"))
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own grouping by session-scoped parameters
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if "e2e" in item.path.parts or item.path.name in SERIAL:
-            item.add_marker(pytest.mark.xdist_group("serial"))
+    items.sort(key=lambda item: item.path.name == LAST)  # stable: everything else keeps its order
 
 
 @pytest.fixture(autouse=True)
