@@ -48,7 +48,10 @@ __all__ = ["FeedManager", "Watch"]
 
 log = logging.getLogger("feed.manager")
 
-REPLY_TIMEOUT = 2.0
+# How long a watchlist change waits for the supervisor and the published snapshot: both
+# answer in milliseconds, but a process still starting (calendars, imports) on a loaded
+# machine took over 2 s once, and the premium command then said "not watched".
+REPLY_TIMEOUT = 10.0
 
 
 class _Holder:

@@ -26,6 +26,10 @@ from feed.viewer import Built, market_clocks
 
 __all__ = ["ReadApi"]
 
+# Rows of symbols the feed watches but has not published yet are waited for this long
+# (milliseconds normally; seconds in a process still starting on a loaded machine).
+ROWS_GRACE = 10.0
+
 
 class ReadApi:
     """Mixed into ``FeedManager``; the hooks below say where the published values come from."""
@@ -67,7 +71,7 @@ class ReadApi:
             return built.frame.copy(deep=False)
         codes = [code_of(s) for s in symbol_list(symbols)]
         unknown = [c for c in codes if c not in built.index]
-        deadline = time.monotonic() + 2.0
+        deadline = time.monotonic() + ROWS_GRACE
         while unknown and self._watching(unknown) and time.monotonic() < deadline:
             time.sleep(0.02)  # watched a moment ago: the next frame has the rows
             built = self._built() or built

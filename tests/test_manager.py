@@ -331,3 +331,20 @@ def test_sparklines_thin_the_days_path_and_end_on_the_newest(sim, make_manager):
     full = m.history("AAPL.US")["price"].tolist()
     thin = m.sparklines(["AAPL.US"], points=20)["AAPL.US"]
     assert len(thin) == 20 and thin[0] == full[0] and thin[-1] == full[-1] == 222.22
+
+
+def test_rows_asked_for_right_after_subscribing_wait_for_a_slow_processor(sim, make_manager, monkeypatch):
+    # One CI run: `python -m feed premium` subscribed, read the snapshot and got "not
+    # watched" because its still-starting process took over the 2 s then allowed.
+    from feed.processor import Processor
+
+    on_watch = Processor._on_watch
+
+    def slow(self, msg):
+        time.sleep(5.0)  # a processor busy for 5 s (a loaded machine, a process starting)
+        on_watch(self, msg)
+
+    m = make_manager(fast_config(sim))
+    monkeypatch.setattr(Processor, "_on_watch", slow)
+    m.subscribe(["AAPL.US"])
+    assert m.snapshot(["AAPL.US"])["symbol"].tolist() == ["AAPL.US"]
