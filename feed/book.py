@@ -186,6 +186,9 @@ class QuoteBook:
         if series is None:
             series = self.history[code] = self._series(code)
         series.seed(points, rank, holes)
+        q = self.quotes.get(code)
+        if q is not None:  # the newest trade we hold outranks a K-line's close for its minute
+            series.close_at(q.time_ms // 60_000, q.price)
 
     def set_quiet_from(self, codes: Iterable[str], minute: int) -> None:
         """From ``minute`` on, these codes were streamed: minutes without trades are quiet, not gaps."""

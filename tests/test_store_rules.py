@@ -245,3 +245,23 @@ def test_the_store_is_configured_from_the_environment():
         FeedConfig.from_env({"QUOTES_RETENTION_DAYS": "a month"})
     with pytest.raises(ValueError, match="at least 1"):
         FeedConfig.from_env({"QUOTES_RETENTION_DAYS": "0"})
+
+
+def test_a_kline_of_the_minute_in_progress_keeps_the_newest_trade_as_its_close():
+    # One CI run: the day's K-line came back after the last push of the minute in progress
+    # and replaced that (partial) minute with the server's bar as of its answer, so bars()
+    # ended at 226.24 while the row said 226.27.
+    from feed.book import QuoteBook
+    from feed.protocol.codec import Tick
+
+    b = QuoteBook()
+    b.watch(["AAPL.US"])
+    b.set_quiet_from(["AAPL.US"], 201)  # streamed from minute 201: minute 200 is partial
+    b.apply([Tick("AAPL.US", 1, 200 * 60_000 + 30_000, 226.27, 1.0)], 0.0)
+    kline = [(199, 226.0, 226.1, 225.9, 226.0, 9.0), (200, 226.1, 226.3, 226.1, 226.24, 5.0)]
+    b.seed_history("AAPL.US", kline)
+    last = b.minute_bars("AAPL.US")[-1]
+    assert last[0] == 200 and last[4] == 226.27 == b.quotes["AAPL.US"].price
+    assert last[1] == 226.1 and last[2] == 226.3  # the K-line's open and high stay
+    b.seed_history("AAPL.US", [*kline, (201, 226.3, 226.3, 226.3, 226.3, 1.0)])
+    assert b.minute_bars("AAPL.US")[-1][4] == 226.3  # a server ahead of us by a minute: its bar stands
