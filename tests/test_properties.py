@@ -6,7 +6,8 @@ No exception may escape, and nothing invalid may ever reach a snapshot.
 import json
 import math
 
-from hypothesis import given, settings
+import orjson
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from feed.book import QuoteBook
@@ -108,3 +109,38 @@ def test_sparkline_is_the_thinned_path(first, closes, quote_min, points) -> None
         step = (len(full) - 1) / (points - 1)
         full = [full[round(i * step)] for i in range(points)]
     assert sparkline(snap, "X", points) == full
+
+
+numeric_text = st.one_of(
+    st.integers(min_value=-(2**64), max_value=2**64).map(str),
+    st.decimals(allow_nan=False, allow_infinity=False, places=4).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.sampled_from(["1764600000000", "1764600000", "1.7646e12", "5.0", "1e3", " 5", "+5", "5_0", ".5"]),
+)
+push_value = st.one_of(scalar, numeric_text)
+
+
+@settings(max_examples=500)
+@given(
+    st.fixed_dictionaries(
+        {"code": st.sampled_from(CODES) | st.text(max_size=4)},
+        optional={"seq": push_value, "tick_time": push_value, "price": push_value, "volume": push_value},
+    ),
+    st.booleans(),
+)
+def test_the_hot_path_decodes_a_push_exactly_as_the_careful_way(data, as_text):
+    # decode() tries msgspec's typed parser first and falls back to orjson and
+    # tick_from_fields; whichever way a push goes, the result must be the same.
+    from feed.protocol.codec import tick_from_fields
+
+    try:
+        frame = json.dumps({"cmd_id": 22998, "data": data}, allow_nan=False)
+    except ValueError:
+        assume(False)  # NaN or infinity as a JSON number: not JSON, neither way reads it
+    got = decode(frame if as_text else frame.encode())
+    careful = tick_from_fields(orjson.loads(frame)["data"])  # what the careful way parses with
+    if isinstance(careful, Tick):
+        assert got == careful
+        assert all(type(a) is type(b) for a, b in zip(got, careful, strict=True))
+    else:
+        assert isinstance(got, Rejected)

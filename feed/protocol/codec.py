@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any, NamedTuple
 
+import msgspec
 import orjson
 
 __all__ = [
@@ -171,9 +172,26 @@ Event = Tick | Response | Rejected
 
 _loads = orjson.loads
 _new_tuple = tuple.__new__
-_INT_LIKE = (str, int)  # exact types: bool and float go the careful way
 _TICK_PUSH = int(Cmd.TICK_PUSH)
 _INF = math.inf
+
+
+class _PushData(msgspec.Struct, gc=False):
+    code: str
+    seq: int
+    tick_time: int
+    price: float
+    volume: float = 0.0
+
+
+class _Push(msgspec.Struct, tag_field="cmd_id", tag=_TICK_PUSH, gc=False):
+    data: _PushData
+
+
+# The hot path's parser: a 22998 push read, typed and converted in C (``strict=False``
+# takes the numeric strings AllTick sends: "226.27", "1764600000000"), ~1 µs against
+# ~4 µs for orjson plus the same checks in Python. Whatever it refuses goes the careful way.
+_push = msgspec.json.Decoder(_Push, strict=False).decode
 
 
 # --- Client side: encode requests -------------------------------------------------
@@ -209,10 +227,23 @@ def parse_epoch_ms(value: object) -> int:
     """
     if isinstance(value, bool):
         raise TypeError("bool is not a timestamp")
-    n = int(value) if isinstance(value, (int, str)) else int(_finite(value))
+    n = _integer(value)
     if n <= 0:
         raise ValueError("timestamp must be positive")
     return n * 1000 if n < 100_000_000_000 else n
+
+
+def _integer(value: object) -> int:
+    """An integer, or an integral number written as a float or a string ("5", 5.0, "5.0",
+    "1e3"): what the hot path's parser takes, so both ways agree."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return int(_finite(float(value)))
+    return int(_finite(value))
 
 
 def _finite(value: object) -> float:
@@ -226,9 +257,7 @@ def _parse_seq(value: object) -> int:
         raise TypeError("bool is not a sequence number")
     if isinstance(value, int):
         return value
-    if isinstance(value, str):
-        return int(value)
-    raise TypeError(f"bad seq {value!r}")
+    return _integer(value)
 
 
 def tick_from_fields(d: dict[str, Any]) -> Tick | Rejected:
@@ -270,6 +299,14 @@ def decode(frame: str | bytes) -> Event:
         function raises, that is a bug.
     """
     try:
+        d = _push(frame).data
+    except (msgspec.DecodeError, TypeError):
+        pass
+    else:  # a well-formed push; its values still have to be sane (the careful way names why not)
+        price, time_ms, volume = d.price, d.tick_time, d.volume
+        if d.code and 0.0 < price < _INF and time_ms >= 100_000_000_000 and 0.0 <= volume < _INF:
+            return _new_tuple(Tick, (d.code, d.seq, time_ms, price, volume))
+    try:
         msg = _loads(frame)
     except (orjson.JSONDecodeError, TypeError):
         return Rejected(reason=DropReason.MALFORMED, detail="not JSON")
@@ -280,26 +317,6 @@ def decode(frame: str | bytes) -> Event:
         data = msg.get("data")
         if type(data) is not dict:
             return Rejected(reason=DropReason.MALFORMED, detail="push without data")
-        # Fast path for the common, well-formed push (the hot path: tens of thousands a
-        # second); anything unusual goes through the careful validator below.
-        try:
-            code = data["code"]
-            raw = data["price"]
-            if type(code) is str and code and type(raw) is str:
-                price = float(raw)
-                if 0.0 < price < _INF:
-                    t = data["tick_time"]
-                    seq = data["seq"]
-                    if type(t) in _INT_LIKE and type(seq) in _INT_LIKE:
-                        time_ms = int(t)
-                        if time_ms >= 100_000_000_000:
-                            vol = data.get("volume")
-                            volume = float(vol) if type(vol) is str and vol else 0.0
-                            if 0.0 <= volume < _INF:
-                                # tuple.__new__ skips NamedTuple's Python-level __new__ (4x faster).
-                                return _new_tuple(Tick, (code, int(seq), time_ms, price, volume))
-        except (KeyError, TypeError, ValueError, OverflowError):
-            pass
         return tick_from_fields(data)
     if "ret" in msg:
         try:
