@@ -160,16 +160,8 @@ class MinuteSeries:
         """The newest trade is in the last minute: that minute closes at its price (a K-line
         asked for during the minute in progress was cut at the server's answer, and a
         trade streamed after it must not be lost under the K-line's older close)."""
-        n = len(self.c)
-        if not n or minute != self.first_min + n - 1 or self.c[n - 1] == price:
-            return
-        i = n - 1
-        self.c[i] = price
-        if price > self.h[i]:
-            self.h[i] = price
-        elif price < self.l[i]:
-            self.l[i] = price
-        self.version += 1
+        if self.c and minute == self.first_min + len(self.c) - 1:
+            self.update(minute, price)  # as the trade moved it; its volume is counted already
 
     def _at(self, i: int) -> tuple[float, float, float, float, float, int]:
         return (self.o[i], self.h[i], self.l[i], self.c[i], self.v[i], self.r[i])

@@ -225,8 +225,6 @@ def parse_epoch_ms(value: object) -> int:
 
     Raises ValueError/TypeError on anything else (bools included).
     """
-    if isinstance(value, bool):
-        raise TypeError("bool is not a timestamp")
     n = _integer(value)
     if n <= 0:
         raise ValueError("timestamp must be positive")
@@ -235,8 +233,10 @@ def parse_epoch_ms(value: object) -> int:
 
 def _integer(value: object) -> int:
     """An integer, or an integral number written as a float or a string ("5", 5.0, "5.0",
-    "1e3"): what the hot path's parser takes, so both ways agree."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    "1e3"): what the hot path's parser takes, so both ways agree. Never a bool."""
+    if isinstance(value, bool):
+        raise TypeError(f"a bool is not an integer: {value!r}")
+    if isinstance(value, int):
         return value
     if isinstance(value, str):
         try:
@@ -250,14 +250,6 @@ def _finite(value: object) -> float:
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return value
     raise TypeError(f"not an integer: {value!r}")
-
-
-def _parse_seq(value: object) -> int:
-    if isinstance(value, bool):
-        raise TypeError("bool is not a sequence number")
-    if isinstance(value, int):
-        return value
-    return _integer(value)
 
 
 def tick_from_fields(d: dict[str, Any]) -> Tick | Rejected:
@@ -274,7 +266,7 @@ def tick_from_fields(d: dict[str, Any]) -> Tick | Rejected:
         if isinstance(raw_price, bool) or not isinstance(raw_price, (str, int, float)):
             return Rejected(reason=DropReason.MALFORMED, detail="price is not a number", code=code)
         price = float(raw_price)
-        seq = _parse_seq(d["seq"])
+        seq = _integer(d["seq"])
         time_ms = parse_epoch_ms(d["tick_time"])
         raw_volume = d.get("volume", "0")
         volume = float(raw_volume) if raw_volume not in (None, "") else 0.0
