@@ -36,7 +36,10 @@ def test_frames_round_trip_ticks_and_messages_and_end_cleanly():
     buf.seek(0)
     kind, payload = pipe.read(buf)  # type: ignore[misc]
     assert kind == pipe.TICKS
-    assert pipe.untick(payload) == [(1.5, [tuple(t) for t in ticks]), (2.5, [("700.HK", 9, 5, 1.5, 0.0)])]
+    assert pipe.batches(payload) == [
+        (1.5, tuple(list(c) for c in zip(*ticks, strict=True))),
+        (2.5, (["700.HK"], [9], [5], [1.5], [0.0])),
+    ]
     kind, payload = pipe.read(buf)  # type: ignore[misc]
     assert kind == pipe.REQUEST and pipe.loads(payload) == (7, {"a": 1})
     assert pipe.read(buf) == (pipe.STOP, b"")

@@ -13,12 +13,15 @@ import math
 import duckdb
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from feed.book import MinutePath, Quote
 from feed.config import FeedConfig
 from feed.history import day_range, resolve
 from feed.minutes import GAP, KLINE, LIVE, NEVER, PARTIAL, QUIET, MinuteSeries
 from feed.snapshot import Snapshot
+from feed.store import schema
 from feed.store.aggregate import MinuteAggregator
 from feed.store.failures import Cause, classify
 from feed.store.seeding import seed_points
@@ -148,6 +151,44 @@ def test_the_compare_chart_keeps_the_gap_and_breaks_its_line_there():
 
 def group(code: str, minute: int, *prices: float) -> tuple:
     return (code, minute, prices[0], max(prices), min(prices), prices[-1], float(len(prices)), len(prices))
+
+
+# The GROUP BY the store ran as a DuckDB query before Arrow's aggregation replaced it:
+# the reference, with open and close taken by sequence number, not by row order.
+_GROUP_SQL = """
+    SELECT code, (time_ms // 60000)::INTEGER AS minute, arg_min(price, seq), max(price), min(price),
+           arg_max(price, seq), sum(volume), count(*)::INTEGER
+    FROM batch GROUP BY ALL ORDER BY code, minute
+"""
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["AAPL.US", "700.HK", "600519.SH"]),
+            st.integers(0, 400_000),  # ms into the batch: up to seven minutes
+            st.floats(0.01, 1e6, allow_nan=False),
+            st.floats(0, 1e7, allow_nan=False),
+        ),
+        max_size=300,
+    )
+)
+def test_arrows_minute_groups_equal_the_sql_group_by_for_trades_in_sequence_order(trades):
+    base = 1_764_000_000_000
+    seqs: dict[str, int] = {}
+    rows = []
+    for code, ms, price, volume in sorted(trades, key=lambda t: t[1]):  # the book's order per code
+        seqs[code] = seqs.get(code, 0) + 1
+        rows.append((code, seqs[code], base + ms, price, volume))
+    table = schema.columns_table([list(c) for c in zip(*rows, strict=True)] if rows else [[]] * 5)
+    con = duckdb.connect()
+    con.register("batch", table)
+    expected = [tuple(r) for r in con.execute(_GROUP_SQL).fetchall()]
+    got = schema.minute_groups(table)
+    assert [g[:2] + g[-1:] for g in got] == [e[:2] + e[-1:] for e in expected]
+    for g, e in zip(got, expected, strict=True):
+        assert g[2:6] == e[2:6]  # open, high, low, close: the same trades' prices, exactly
+        assert g[6] == pytest.approx(e[6], rel=1e-12)  # volume: sums in another order
 
 
 def test_a_minute_is_written_when_the_next_one_starts_but_a_runs_first_minute_never():

@@ -1,6 +1,6 @@
 """Completed 1-minute bars from the ticks the store receives: the store thread's own state.
 
-Each flush, DuckDB groups the batch by code and minute (``db.group``); this folds those
+Each flush, Arrow groups the batch by code and minute (``schema.minute_groups``); this folds those
 groups into each code's open minute and says which bars are now complete: a minute is
 complete when a later minute's trade of the same code arrives (the book hands trades
 over in sequence order per code), or when the clock is ``grace_ms`` past its end. A

@@ -25,7 +25,6 @@ import sys
 import threading
 from typing import BinaryIO
 
-from feed.sinks import Batch
 from feed.store import pipe
 from feed.store.sink import TickStore
 
@@ -115,8 +114,8 @@ def serve(settings: dict, stdin: BinaryIO, stdout: BinaryIO) -> int:
         kind, payload = frame
         try:
             if kind == pipe.TICKS:
-                for at, rows in pipe.untick(payload):
-                    store.offer(Batch(rows, {}), offered_at=at)
+                for at, columns in pipe.batches(payload):
+                    store.offer_columns(columns, offered_at=at)
             elif kind == pipe.REQUEST:
                 rid, message = pipe.loads(payload)  # type: ignore[misc]
                 if rid:

@@ -27,7 +27,6 @@ __all__ = [
     "commit",
     "committed",
     "connect",
-    "group",
     "init",
     "insert_kline",
     "new_run",
@@ -39,12 +38,6 @@ __all__ = [
 # One thread and a modest memory cap: the app shares a small machine (Community Cloud
 # gives about 1 GB) and the store's queries are short.
 CONFIG = {"threads": "1", "memory_limit": "256MB"}
-
-GROUP_SQL = """
-    SELECT code, (time_ms // 60000)::INTEGER AS minute, arg_min(price, seq), max(price), min(price),
-           arg_max(price, seq), sum(volume), count(*)::INTEGER
-    FROM batch GROUP BY ALL ORDER BY code, minute
-"""
 
 
 def one(con: Any, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> tuple:
@@ -75,15 +68,6 @@ def new_run(con: duckdb.DuckDBPyConnection, now_ms: int) -> int:
     run = int(last) + 1
     con.execute("INSERT INTO runs VALUES (?, ?, ?, 0)", [run, now_ms, files.owner_pid()])
     return run
-
-
-def group(con: duckdb.DuckDBPyConnection, ticks: pa.Table) -> list[tuple]:
-    """Per code and minute of a batch: open, high, low, close, volume, trades (in seq order)."""
-    con.register("batch", ticks)
-    try:
-        return con.execute(GROUP_SQL).fetchall()
-    finally:
-        con.unregister("batch")
 
 
 def commit(

@@ -26,7 +26,7 @@ from typing import BinaryIO
 
 __all__ = [
     "NOTE", "PROCESSOR", "REPLY", "REQUEST", "STATUS", "STOP", "TICKS",
-    "Columns", "columns", "dumps", "loads", "read", "ticks", "untick", "write",
+    "Columns", "batches", "columns", "dumps", "loads", "read", "ticks", "write",
 ]  # fmt: skip
 
 TICKS, REQUEST, STOP = b"T", b"Q", b"S"
@@ -87,10 +87,10 @@ def ticks(parts: Sequence[tuple[float, Columns]]) -> bytes:
     return marshal.dumps(list(parts))
 
 
-def untick(payload: bytes) -> list[tuple[float, list[tuple]]]:
-    """Each batch's hand-over time and its rows again, ``(code, seq, time_ms, price,
-    volume)`` (on the store's side)."""
-    return [(at, list(zip(*part, strict=True))) for at, part in marshal.loads(payload)]
+def batches(payload: bytes) -> list[tuple[float, Columns]]:
+    """Each batch's hand-over time and its columns again (on the store's side, which
+    turns columns straight into Arrow arrays: rows are never rebuilt)."""
+    return marshal.loads(payload)
 
 
 def dumps(value: object) -> bytes:

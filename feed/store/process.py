@@ -66,7 +66,7 @@ class StoreProcess(BufferedSink):
         *,
         retention_days: int = 30,
         capacity: int = 250_000,
-        flush_every: float = 0.5,
+        flush_every: float = 1.0,
         to_processor: Callable[[object], None] = lambda m: None,
         note: Callable[[str], None] = lambda text: None,
     ) -> None:

@@ -17,6 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
 
 from feed.store import db, queries, reading, schema
 from feed.store.failures import StoreError
@@ -148,10 +149,10 @@ def _kline_fill(store: TickStore, msg: KlineFill, now: float) -> None:
         store.counts["bars"] += n
 
 
-def skip_stored(store: TickStore, ticks: list, table: Any, groups: list, fresh: set[str]) -> tuple:
+def skip_stored(store: TickStore, table: Any, groups: list, fresh: set[str]) -> tuple:
     """Codes new to this run: drop ticks an earlier run already stored (a re-sent last trade)."""
-    # Ticks wait in the store's buffer as plain (code, seq, time_ms, price, volume) tuples.
-    lo = min(t[2] for t in ticks) - _DAY_MS
+    times = table.column("time_ms")
+    lo = min(times.to_pylist()) - _DAY_MS
     last = {
         code: (t, s)
         for code, t, s in store.writer.con.execute(
@@ -161,13 +162,14 @@ def skip_stored(store: TickStore, ticks: list, table: Any, groups: list, fresh: 
         ).fetchall()
     }
     if not last:
-        return ticks, table, groups
-    kept = [t for t in ticks if (k := last.get(t[0])) is None or (t[2], t[1]) > k]
-    if len(kept) == len(ticks):
-        return ticks, table, groups
-    log.info("tick store: %d ticks were stored by an earlier run already; skipped", len(ticks) - len(kept))
-    table = schema.ticks_table(kept)
-    return kept, table, db.group(store.writer.con, table)
+        return table, groups
+    rows = zip(*(table.column(c).to_pylist() for c in ("code", "time_ms", "seq")), strict=True)
+    keep = [(k := last.get(code)) is None or (t, s) > k for code, t, s in rows]
+    if all(keep):
+        return table, groups
+    log.info("tick store: %d ticks were stored by an earlier run already; skipped", keep.count(False))
+    table = table.filter(pa.array(keep))
+    return table, schema.minute_groups(table)
 
 
 def after_open(store: TickStore) -> None:

@@ -23,12 +23,12 @@ import logging
 import queue
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from feed.sinks import Batch, BufferedSink, SinkStats, untracked
-from feed.store import db, schema
+from feed.sinks import Batch, BufferedSink, SinkStats
+from feed.store import pipe, schema
 from feed.store.aggregate import BarPlan, MinuteAggregator
 from feed.store.files import Layout
 from feed.store.status import READ_ONLY, STARTING, LagWindow, StoreStatus
@@ -67,7 +67,7 @@ class TickStore(BufferedSink):
         clock: Callable[[], float] = time.time,
         to_processor: Callable[[object], None] = lambda m: None,
         note: Callable[[str], None] = lambda text: None,
-        flush_every: float = 0.5,
+        flush_every: float = 1.0,
     ) -> None:
         from feed.store import service  # noqa: F401  imported here, before the heap is frozen (feed/heap.py)
 
@@ -78,7 +78,7 @@ class TickStore(BufferedSink):
         self.to_processor = to_processor
         self.flush_every = flush_every
         self._note = note
-        self._batches: deque[tuple[float, Sequence[tuple]]] = deque()
+        self._batches: deque[tuple[float, pipe.Columns]] = deque()
         self._not_stored = 0
         self._accepting = True  # False while read-only; written by the store thread only
         self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -108,14 +108,19 @@ class TickStore(BufferedSink):
         for every process on the machine), if earlier than now: a store in its own process
         counts the time the batch spent in the feed's buffer and the pipe in its write lag.
         """
-        n = len(batch.ticks)
+        self.offer_columns(pipe.columns(batch.ticks), offered_at)
+
+    def offer_columns(self, columns: pipe.Columns, offered_at: float | None = None) -> None:
+        """A batch as five columns (:func:`feed.store.pipe.columns`): how it waits in the
+        buffer (lists of strings and numbers, which the garbage collector does not walk)
+        and how it becomes Arrow arrays, with no row rebuilt."""
+        n = len(columns[0])
         if not self._accepting:
             with self._lock:
                 self._not_stored += n
             return
         at = time.monotonic() if offered_at is None else offered_at
-        # Plain (code, seq, time_ms, price, volume) tuples (feed.sinks.untracked).
-        buffered = self._admit(n, (at, untracked(batch.ticks)))
+        buffered = self._admit(n, (at, columns))
         if buffered is not None and buffered >= FLUSH_AT:
             self._wake.set()
 
@@ -170,15 +175,15 @@ class TickStore(BufferedSink):
             service.after_open(self)
         service.prune_if_due(self)
 
-    def take(self, limit: int) -> list[tuple[float, Sequence[tuple]]]:
+    def take(self, limit: int) -> list[tuple[float, pipe.Columns]]:
         """Batches from the buffer, oldest first, up to about ``limit`` ticks."""
-        out: list[tuple[float, Sequence[tuple]]] = []
+        out: list[tuple[float, pipe.Columns]] = []
         n = 0
         with self._lock:
             while self._batches and (n < limit or not out):
                 item = self._batches.popleft()
                 out.append(item)
-                n += len(item[1])
+                n += len(item[1][0])
             self._buffered -= n
         return out
 
@@ -203,19 +208,20 @@ class TickStore(BufferedSink):
             if changed and not self._commit(pending, now):
                 self.pending = pending
 
-    def _prepare(self, batches: list[tuple[float, Sequence[tuple]]], close_ms: int | None) -> Pending:
+    def _prepare(self, batches: list[tuple[float, pipe.Columns]], close_ms: int | None) -> Pending:
         from feed.store import service
 
-        ticks: list[tuple] = list(itertools.chain.from_iterable(b for _, b in batches))
-        table = schema.ticks_tables(ticks)
-        groups = db.group(self.writer.con, table)
+        columns = [list(itertools.chain.from_iterable(b[i] for _, b in batches)) for i in range(5)]
+        table = schema.columns_table(columns)
+        groups = schema.minute_groups(table)
         fresh = {g[0] for g in groups} - self.seen
         if fresh:
-            ticks, table, groups = service.skip_stored(self, ticks, table, groups, fresh)
+            table, groups = service.skip_stored(self, table, groups, fresh)
         plan = self.agg.plan(groups, self.now_ms() if close_ms is None else close_ms)
         breaks, self.breaks = self.breaks, []
-        newest = max((t[2] for t in ticks[-64:]), default=0)
-        return Pending(next(self._flushes), table, plan, breaks, [t for t, _ in batches], len(ticks), newest)
+        newest = max(columns[2][-64:], default=0)
+        offered = [t for t, _ in batches]
+        return Pending(next(self._flushes), table, plan, breaks, offered, table.num_rows, newest)
 
     def _commit(self, p: Pending, now: float) -> bool:
         plan = p.plan
@@ -275,4 +281,4 @@ class TickStore(BufferedSink):
         price, volume) tuples: the "memory" half of a read."""
         with self._lock:
             batches = list(self._batches)
-        return list(itertools.chain.from_iterable(ticks for _, ticks in batches))
+        return [row for _, columns in batches for row in zip(*columns, strict=True)]
