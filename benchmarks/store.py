@@ -9,7 +9,8 @@ off, then on (a fresh DuckDB directory). Per run:
 * write lag p99: from the processor handing a batch to the store to its commit, for the
   oldest batch of each write (``status().store.lag_p99``, the last minute);
 * bytes per tick: the database file after the store closed, over the ticks it wrote;
-* ticks written and dropped (a store that falls behind drops, and counts, ticks).
+* ticks written and dropped (a store that falls behind drops, and counts, ticks);
+* the store process's CPU over the load (user + system), per tick and as a share of a core.
 
 Targets (issue 11): ingest p99 with the store within 10 % of without; write lag p99
 under 2 s. ``--order on,off`` runs the store first (drift check).
@@ -28,10 +29,24 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from benchmarks.common import Row, print_table
 from benchmarks.firehose import Firehose
 from benchmarks.latency import Latency, pipeline_latency
 from feed.store.files import Layout
+
+
+def _child_cpu() -> float:
+    """CPU seconds (user + system) of this process's tick store child, 0 without one."""
+    for child in psutil.Process().children():
+        try:
+            if "feed.store.child" in " ".join(child.cmdline()):
+                t = child.cpu_times()
+                return t.user + t.system
+        except psutil.Error:
+            continue
+    return 0.0
 
 
 def run_once(
@@ -47,6 +62,7 @@ def run_once(
             time.sleep(0.1)
         seen["store"] = manager.status().store
         seen["applied"] = manager.status().ticks_applied
+        seen["cpu_end"] = (_child_cpu(), time.monotonic())
 
     def opened(manager: Any) -> None:
         # Steady state: the store's process has started and opened the database before
@@ -54,12 +70,15 @@ def run_once(
         deadline = time.monotonic() + 60
         while manager.status().store.mode == "starting" and time.monotonic() < deadline:
             time.sleep(0.05)
+        seen["cpu_start"] = (_child_cpu(), time.monotonic())
 
     frames = int(rate * seconds)
     latency = pipeline_latency(fh, rate, frames, poll, setup=opened, on_done=collect, data_dir=data_dir)
     store = seen["store"]
     lag = store.lag_p99 if store.lag_p99 is not None else float("nan")
     figures = {"written": store.written, "dropped": store.dropped, "lag_p99": lag, "mode": store.mode}
+    (c0, t0), (c1, t1) = seen["cpu_start"], seen["cpu_end"]
+    figures["cpu"] = (c1 - c0, t1 - t0)  # the store process's CPU seconds over the load's wall seconds
     if data_dir is not None:
         figures["bytes"] = Layout(Path(data_dir)).size_bytes()  # closed: the WAL checkpointed
     return latency, figures
@@ -117,11 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     per_tick = sum(f["bytes"] for f in figs) / written if written else float("nan")
     dropped = sum(f["dropped"] for f in figs)
     sent = float(sum(p["on"][0].frames for p in pairs))
+    cpu = sum(f["cpu"][0] for f in figs)
+    core = cpu / sum(f["cpu"][1] for f in figs) * 100
     rows = [
         Row("ingest p50, store on", p50_on, "ms", p50_off, "store off"),
         Row("ingest p99, store on", on, "ms", off, "store off", "<= 1.10x", on <= off * 1.10),
         Row("write lag p99 (worst run)", lag * 1000, "ms", None, "", "< 2,000 ms", lag < 2.0),
         Row("bytes per tick on disk", per_tick, "B"),
+        Row("store process CPU, % of one core", core, "%"),
+        Row("store process CPU per tick", cpu / written * 1e6 if written else float("nan"), "µs"),
         Row("ticks written", float(written), "", sent, "sent"),
         Row("ticks dropped by the store", float(dropped), "", None, "", "0", dropped == 0),
     ]
