@@ -13,6 +13,7 @@ from ui.board import BOARDS, Board, build_board
 from ui.i18n import N_
 from ui.layout import setup_page
 from ui.live import feed_alerts, notify_events, render_quotes, render_summary, viewer_tz
+from ui.phase import live_fragment
 from ui.sidebar import markets_in
 from ui.store import render_export
 from ui.tables import snapshot_csv
@@ -121,5 +122,5 @@ def live_quotes() -> None:
     st.container(key="quotes_stamp").caption(text)
 
 
-st.fragment(live_quotes, run_every=state.run_every)()
+live_fragment(live_quotes, state.run_every, in_step=page.in_step)
 render_export(manager, state.watchlist, manager.status().store, dt.datetime.now(viewer_tz()[0]).date(), tr)

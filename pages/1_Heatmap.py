@@ -10,6 +10,7 @@ from ui.format import format_pct
 from ui.i18n import N_
 from ui.layout import setup_page
 from ui.live import feed_alerts, notify_events
+from ui.phase import live_fragment
 from ui.sidebar import markets_in
 from ui.tables import market_summary
 
@@ -100,4 +101,4 @@ def live_heatmap() -> None:
         )
 
 
-st.fragment(live_heatmap, run_every=state.run_every)()
+live_fragment(live_heatmap, state.run_every, in_step=page.in_step)

@@ -8,6 +8,7 @@ from ui.compare_chart import compare_frame, compare_spec
 from ui.i18n import N_
 from ui.layout import setup_page
 from ui.live import feed_alerts, notify_events, render_quotes, viewer_tz
+from ui.phase import live_fragment
 from ui.tables import grid_frame, quotes_table
 from ui.watchlist import escape_markdown
 
@@ -77,4 +78,4 @@ def live_compare() -> None:
     render_quotes(table, state.convention, key="compare_grid", tr=tr)
 
 
-st.fragment(live_compare, run_every=state.run_every)()
+live_fragment(live_compare, state.run_every, in_step=page.in_step)

@@ -11,6 +11,7 @@ from ui.health import HEADERS, clocks_frame, connections_frame, drops_frame, eve
 from ui.i18n import N_
 from ui.layout import setup_page
 from ui.live import auth_banner, feed_alerts, notify_events, service_banner, viewer_tz
+from ui.phase import live_fragment
 from ui.store import render_store_banner, store_figures
 from ui.watchlist import escape_markdown
 
@@ -130,4 +131,4 @@ def live_health() -> None:
     st.caption(tr._("Updated {time} {zone}", time=now.astimezone(tz).strftime("%H:%M:%S"), zone=tz_name))
 
 
-st.fragment(live_health, run_every=max(2.0, state.refresh_s) if state.live else None)()
+live_fragment(live_health, max(2.0, state.refresh_s) if state.live else None, in_step=page.in_step)

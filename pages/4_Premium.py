@@ -11,6 +11,7 @@ from feed.premium import kind_averages, premium_table
 from ui.i18n import N_
 from ui.layout import setup_page
 from ui.live import notify_events, viewer_tz
+from ui.phase import live_fragment
 from ui.premium import COLUMNS, WIDTHS, averages_lines, premium_bars, premium_line, premium_rows
 from ui.watchlist import escape_markdown
 
@@ -89,4 +90,4 @@ def live_premium() -> None:
             st.caption(tr._("No premium yet today: a leg has no minute path or no price."))
 
 
-st.fragment(live_premium, run_every=state.run_every)()
+live_fragment(live_premium, state.run_every, in_step=page.in_step)

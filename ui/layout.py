@@ -15,6 +15,7 @@ import streamlit as st
 from ui.colors import theme_of
 from ui.i18n import N_, Translator
 from ui.lang import session_translator
+from ui.phase import note_page
 from ui.sidebar import SidebarState, render_sidebar
 from ui.view import Shown, View
 from ui.watchlist import escape_markdown, shorten
@@ -56,6 +57,7 @@ class Page:
     theme: str
     view: View
     shown: Shown
+    in_step: bool = False  # live fragments start on the wall clock's beat (replicas: ui/phase.py)
 
 
 def _theme() -> str:
@@ -106,4 +108,6 @@ def setup_page(title: str, icon: str, blurb: str) -> Page:
         )
     view = View(manager, state.live, st.session_state.setdefault(FROZEN, {}))
     shown = st.session_state.setdefault(SHOWN, Shown())
-    return Page(manager=manager, state=state, tr=tr, theme=_theme(), view=view, shown=shown)
+    note_page(title)
+    in_step = bool(getattr(manager.config, "redis_url", None))
+    return Page(manager=manager, state=state, tr=tr, theme=_theme(), view=view, shown=shown, in_step=in_step)
