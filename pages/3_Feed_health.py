@@ -131,4 +131,6 @@ def live_health() -> None:
     st.caption(tr._("Updated {time} {zone}", time=now.astimezone(tz).strftime("%H:%M:%S"), zone=tz_name))
 
 
-live_fragment(live_health, max(2.0, state.refresh_s) if state.live else None, in_step=page.in_step)
+# Not on the replicas' beat (ui/phase.py): nothing here is compared across replicas, and
+# its 2 s period would hold the page's first draw up to 2 s.
+live_fragment(live_health, max(2.0, state.refresh_s) if state.live else None, in_step=False)
