@@ -387,7 +387,8 @@ def _path(frame: pd.DataFrame, code: str) -> pd.DataFrame:
 def _carry(grid: pd.DataFrame, leg: pd.DataFrame, tz: ZoneInfo, max_gap: dt.timedelta) -> tuple:
     # Each grid minute's last leg price, and whether that price is still in the leg's session.
     seen = pd.merge_asof(grid, leg.assign(seen=leg["ts"]), on="ts", direction="backward")
-    same_day = seen["ts"].dt.tz_convert(tz).dt.date == seen["seen"].dt.tz_convert(tz).dt.date
+    # Midnight of each local day (not .dt.date: objects, which pandas 4 stops inferring).
+    same_day = seen["ts"].dt.tz_convert(tz).dt.normalize() == seen["seen"].dt.tz_convert(tz).dt.normalize()
     live = seen["seen"].notna() & same_day & (seen["ts"] - seen["seen"] <= pd.Timedelta(max_gap))
     return seen["price"].to_numpy(dtype=float), live.to_numpy(dtype=bool)
 

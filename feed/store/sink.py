@@ -2,11 +2,12 @@
 
 The processor hands it every accepted batch with :meth:`TickStore.offer`, exactly as it
 hands every tick sink: the call takes a lock for a count and returns, never waiting on
-the disk; a batch that does not fit the bounded buffer is dropped and counted. The
-thread wakes every ``flush_every`` seconds (sooner when much is waiting), turns what
-arrived into one Arrow table, lets DuckDB group it into minute bars and commits ticks,
-completed bars and lost links in one transaction: a few transactions a second, never
-one per row. Write lag (hand-over to commit) is tracked for ``status()``.
+the disk; a batch waits as five columns (:func:`feed.store.pipe.columns`), and one that
+does not fit the bounded buffer is dropped and counted. The thread wakes every
+``flush_every`` seconds (sooner when much is waiting), turns the columns that arrived
+into one Arrow table, groups it into minute bars (:func:`feed.store.schema.minute_groups`)
+and commits ticks, completed bars and lost links in one transaction: about one a
+second, never one per row. Write lag (hand-over to commit) is tracked for ``status()``.
 
 Requests from other threads (:mod:`feed.store.messages`) are answered between batches
 by :mod:`feed.store.service`. At stop, what is buffered is written within a budget and
