@@ -34,6 +34,7 @@ import psutil
 from benchmarks.common import Row, print_table
 from benchmarks.firehose import Firehose
 from benchmarks.latency import Latency, pipeline_latency
+from benchmarks.servers import cpu_seconds
 from feed.store.files import Layout
 
 
@@ -42,8 +43,7 @@ def _child_cpu() -> float:
     for child in psutil.Process().children():
         try:
             if "feed.store.child" in " ".join(child.cmdline()):
-                t = child.cpu_times()
-                return t.user + t.system
+                return cpu_seconds(child.pid)
         except psutil.Error:
             continue
     return 0.0

@@ -473,14 +473,14 @@ def test_a_really_full_filesystem_pauses_and_resumes(sim, tmp_path):
 
 def test_retention_prunes_old_days_and_status_shows_size_and_oldest_day(sim, tmp_path):
     from feed.protocol.codec import Tick
-    from feed.store import db, schema
+    from feed.store import db, pipe, schema
 
     old_ms = int((time.time() - 40 * 86400) * 1000)
     con = db.connect(tmp_path / "ticks.duckdb")
     db.init(con)
     run = db.new_run(con, old_ms)
     old = [Tick("AAPL.US", i, old_ms + i, 100.0, 1.0) for i in range(1000)]
-    db.commit(con, run, 1, schema.ticks_table(old), [], [])
+    db.commit(con, run, 1, schema.columns_table(pipe.columns(old)), [], [])
     con.close()
     m = FeedManager(fast_config(sim, data_dir=str(tmp_path), retention_days=30)).start()
     try:

@@ -57,7 +57,7 @@ class Page:
     theme: str
     view: View
     shown: Shown
-    in_step: bool = False  # live fragments start on the wall clock's beat (replicas: ui/phase.py)
+    in_step: bool  # live fragments start on the wall clock's beat (replicas: ui/phase.py)
 
 
 def _theme() -> str:
@@ -109,5 +109,5 @@ def setup_page(title: str, icon: str, blurb: str) -> Page:
     view = View(manager, state.live, st.session_state.setdefault(FROZEN, {}))
     shown = st.session_state.setdefault(SHOWN, Shown())
     note_page(title)
-    in_step = bool(getattr(manager.config, "redis_url", None))
+    in_step = bool(manager.config.redis_url)
     return Page(manager=manager, state=state, tr=tr, theme=_theme(), view=view, shown=shown, in_step=in_step)

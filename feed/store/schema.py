@@ -17,8 +17,6 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from feed.protocol.codec import Tick
-
 __all__ = [
     "SCHEMA",
     "SOURCE_KLINE",
@@ -26,7 +24,6 @@ __all__ = [
     "bars_table",
     "columns_table",
     "minute_groups",
-    "ticks_table",
 ]
 
 SOURCE_TICKS, SOURCE_KLINE = 1, 2
@@ -70,18 +67,8 @@ _BARS = pa.schema(
 )
 
 
-# The tick tuples' own order (code, seq, time_ms, price, volume), read as one struct
-# array: Arrow walks the tuples in C, twice as fast as five columns from zip(*ticks).
-_ROW = pa.struct([_TICKS.field(n) for n in ("code", "seq", "time_ms", "price", "volume")])
-_ORDER = (0, 2, 1, 3, 4)  # the table's columns in the tuples' order: code, time_ms, seq, ...
-
-
-def ticks_table(ticks: Sequence[Tick]) -> pa.Table:
-    """The ``ticks`` columns straight from the tick tuples, no per-tick Python."""
-    if not ticks:
-        return _TICKS.empty_table()
-    rows = pa.Table.from_struct_array(pa.array(ticks, type=_ROW))
-    return rows.select(_TICKS.names).cast(_TICKS)
+# The tuples' columns (code, seq, time_ms, price, volume) in the table's order.
+_ORDER = (0, 2, 1, 3, 4)
 
 
 def columns_table(columns: Sequence[Sequence], chunk: int = 5_000) -> pa.Table:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from feed.store import db, queries, reading, schema
 from feed.store.failures import StoreError
@@ -151,8 +152,7 @@ def _kline_fill(store: TickStore, msg: KlineFill, now: float) -> None:
 
 def skip_stored(store: TickStore, table: Any, groups: list, fresh: set[str]) -> tuple:
     """Codes new to this run: drop ticks an earlier run already stored (a re-sent last trade)."""
-    times = table.column("time_ms")
-    lo = min(times.to_pylist()) - _DAY_MS
+    lo = pc.min(table.column("time_ms")).as_py() - _DAY_MS
     last = {
         code: (t, s)
         for code, t, s in store.writer.con.execute(
