@@ -29,7 +29,7 @@ def _store_process(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_frames_round_trip_ticks_and_messages_and_end_cleanly():
     ticks = [tuple.__new__(Tick, ("AAPL.US", i, 1_700_000_000_000 + i, 230.5 + i, 100.0)) for i in range(3)]
     buf = io.BytesIO()
-    batches = [(1.5, pipe.columns(ticks)), (2.5, pipe.columns([("700.HK", 9, 5, 1.5, 0.0)]))]
+    batches = [(1.5, pipe.rows(ticks)), (2.5, pipe.rows([("700.HK", 9, 5, 1.5, 0.0)]))]
     pipe.write(buf, pipe.TICKS, pipe.ticks(batches))
     pipe.write(buf, pipe.REQUEST, pipe.dumps((7, {"a": 1})))
     pipe.write(buf, pipe.STOP)
@@ -113,7 +113,10 @@ def test_the_store_process_counts_a_bad_frame_and_writes_the_rest(tmp_path):
     ticks = [("AAPL.US", i, int(now * 1000) + i, 230.0 + i / 100, 10.0) for i in range(1, 6)]
     stdin, stdout = io.BytesIO(), io.BytesIO()
     pipe.write(stdin, pipe.REQUEST, b"not a pickle")
-    pipe.write(stdin, pipe.TICKS, pipe.ticks([(time.monotonic(), pipe.columns(ticks))]))
+    wrong_type = pipe.rows([("AAPL.US", "x", 1, 2.0, 3.0)])  # a seq that is not an integer
+    pipe.write(stdin, pipe.TICKS, pipe.ticks([(time.monotonic(), wrong_type)]))
+    pipe.write(stdin, pipe.TICKS, b"\xc1 not MessagePack")
+    pipe.write(stdin, pipe.TICKS, pipe.ticks([(time.monotonic(), pipe.rows(ticks))]))
     pipe.write(stdin, pipe.STOP)
     stdin.seek(0)
     settings = {"directory": str(tmp_path), "retention_days": 30, "capacity": 1000, "flush_every": 0.1}
@@ -124,7 +127,7 @@ def test_the_store_process_counts_a_bad_frame_and_writes_the_rest(tmp_path):
         if frame[0] == pipe.STATUS:
             statuses.append(pipe.loads(frame[1]))
     status, stats = statuses[-1]
-    assert status.errors >= 1 and stats.errors >= 1  # the garbled request, counted
+    assert status.errors == 3 and stats.errors == 3  # the garbled request and tick frames, counted
     assert status.written == 5 and stats.delivered == 5  # and every tick written after it
 
 

@@ -1,11 +1,13 @@
 """The frames between the feed and its store process (:mod:`feed.store.child`): pure framing.
 
 One frame is a 5-byte header (payload length, little-endian uint32; kind, one byte)
-then the payload. Ticks travel as ``marshal`` of five columns a batch (code, seq, time_ms,
-price, volume): a few tenths of a µs a tick, in C, where turning them into Arrow
-columns costs several times that under the GIL. Everything else is a
-pickle; both ends are this package at the same version, started by the feed itself, so
-nothing untrusted is ever loaded.
+then the payload. Ticks travel as MessagePack (msgspec, in C): the processor encodes each
+batch it hands over into bytes at once (:func:`rows`, ~0.1 µs a tick), and a frame
+is those bytes as they are, with each batch's hand-over time (:func:`ticks`). The feed
+does nothing else per tick for its store; the child decodes and turns rows into
+columns (:func:`batches`), off the feed's GIL. Everything else is a pickle; both ends
+are this package at the same version, started by the feed itself, so nothing
+untrusted is ever loaded.
 
 Feed to child: :data:`TICKS`, :data:`REQUEST` (``(id, message)``; id 0: no reply),
 :data:`STOP`. Child to feed: :data:`STATUS` (``(StoreStatus, SinkStats)``),
@@ -17,16 +19,17 @@ Thread ownership: none; each stream belongs to the one thread that reads or writ
 
 from __future__ import annotations
 
-import marshal
 import operator
 import pickle
 import struct
 from collections.abc import Sequence
 from typing import BinaryIO
 
+import msgspec
+
 __all__ = [
     "NOTE", "PROCESSOR", "REPLY", "REQUEST", "STATUS", "STOP", "TICKS",
-    "Columns", "batches", "columns", "dumps", "loads", "read", "ticks", "write",
+    "Columns", "batches", "columns", "dumps", "loads", "read", "rows", "ticks", "write",
 ]  # fmt: skip
 
 TICKS, REQUEST, STOP = b"T", b"Q", b"S"
@@ -82,15 +85,35 @@ def columns(batch: Sequence[tuple]) -> Columns:
     return tuple(list(map(f, batch)) for f in _FIELDS)  # type: ignore[return-value]
 
 
-def ticks(parts: Sequence[tuple[float, Columns]]) -> bytes:
-    """Buffered ``(handed over at, columns)`` batches as one :data:`TICKS` payload."""
-    return marshal.dumps(list(parts))
+_ENCODE = msgspec.msgpack.Encoder().encode
+_Row = tuple[str, int, int, float, float]  # code, seq, time_ms, price, volume
+_DECODE = msgspec.msgpack.Decoder(list[tuple[float, list[_Row]]]).decode
+
+
+def rows(batch: Sequence[tuple]) -> bytes:
+    """A batch of ticks as one MessagePack array of (code, seq, time_ms, price, volume)
+    rows: one C call, about a quarter of the cost of :func:`columns` plus ``marshal``,
+    and bytes, which the garbage collector never walks, while it waits to be sent."""
+    return _ENCODE(batch)
+
+
+def ticks(parts: Sequence[tuple[float, bytes]]) -> bytes:
+    """Buffered ``(handed over at, rows)`` batches as one :data:`TICKS` payload: the
+    encoded rows are spliced in as they are, not encoded again."""
+    return _ENCODE([(at, msgspec.Raw(encoded)) for at, encoded in parts])
 
 
 def batches(payload: bytes) -> list[tuple[float, Columns]]:
-    """Each batch's hand-over time and its columns again (on the store's side, which
-    turns columns straight into Arrow arrays: rows are never rebuilt)."""
-    return marshal.loads(payload)
+    """Each batch's hand-over time and its columns (on the store's side, which turns
+    columns straight into Arrow arrays). A payload whose rows are not (str, int, int,
+    float, float) is a :class:`ValueError` (``msgspec.ValidationError`` is one)."""
+    return [(at, _as_columns(batch)) for at, batch in _DECODE(payload)]
+
+
+def _as_columns(batch: list[_Row]) -> Columns:
+    if not batch:
+        return ([], [], [], [], [])
+    return tuple(map(list, zip(*batch, strict=True)))  # type: ignore[return-value]
 
 
 def dumps(value: object) -> bytes:

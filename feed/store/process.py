@@ -50,8 +50,8 @@ __all__ = ["StoreProcess"]
 log = logging.getLogger("feed.store")
 
 SEND_EVERY = 0.1  # seconds between hand-overs to the child (sooner when much waits)
-# Ticks per frame, and waiting that wakes the sender early. Small: packing a frame is
-# one C call that holds the GIL throughout (~0.2 µs a tick), so ingest waits for it.
+# Ticks per frame, and waiting that wakes the sender early. Each batch was encoded as
+# it was handed over (pipe.rows); a frame only splices those bytes together.
 CHUNK = SEND_AT = 2_000
 RESTART_AFTER = 5.0  # seconds after the child died before a new one starts
 STOP_WAIT = 20.0  # seconds the sender waits, at stop, for the child to close the database
@@ -80,7 +80,7 @@ class StoreProcess(BufferedSink):
         }
         self.to_processor = to_processor
         self._note = note
-        self._batches: deque[tuple[float, pipe.Columns]] = deque()
+        self._batches: deque[tuple[float, int, bytes]] = deque()  # (handed over at, ticks, rows)
         self._not_stored = 0
         self._send_errors = self._recv_errors = 0  # one counter per writing thread
         self._outbox: queue.SimpleQueue[tuple[int, object]] = queue.SimpleQueue()
@@ -102,7 +102,7 @@ class StoreProcess(BufferedSink):
             with self._lock:
                 self._not_stored += n
             return
-        buffered = self._admit(n, (time.monotonic(), pipe.columns(batch.ticks)))
+        buffered = self._admit(n, (time.monotonic(), n, pipe.rows(batch.ticks)))
         if buffered is not None and buffered >= SEND_AT:
             self._wake.set()
 
@@ -204,18 +204,17 @@ class StoreProcess(BufferedSink):
         """Ticks first, then requests: a read sees every tick handed over before it."""
         while True:
             with self._lock:
-                batches, n = [], 0
+                taken, n = [], 0
                 while self._batches and n < CHUNK:
-                    b = self._batches.popleft()
-                    batches.append(b)
-                    n += len(b[1][0])
-            if not batches:
+                    taken.append(b := self._batches.popleft())
+                    n += b[1]
+            if not taken:
                 break
             try:
-                pipe.write(stdin, pipe.TICKS, pipe.ticks(batches))
+                pipe.write(stdin, pipe.TICKS, pipe.ticks([(at, encoded) for at, _, encoded in taken]))
             except BaseException:  # the child has gone: these wait for the next one
                 with self._lock:
-                    self._batches.extendleft(reversed(batches))
+                    self._batches.extendleft(reversed(taken))
                 raise
             with self._lock:
                 self._buffered -= n
