@@ -145,3 +145,18 @@ def test_what_does_not_fit_the_feeds_buffer_is_dropped_counted_and_logged_once(t
     assert [r.getMessage() for r in caplog.records] == [
         "tick store: 5 ticks wait for the store process; dropping new ones"
     ]
+
+
+def test_a_batch_that_cannot_be_encoded_is_dropped_and_counted_and_the_next_is_kept(tmp_path, caplog):
+    from feed.sinks import Batch
+    from feed.store.process import StoreProcess
+
+    store = StoreProcess(tmp_path, capacity=100)  # not started: the buffer keeps what it takes
+    good = Batch([("AAPL.US", 1, 1_700_000_000_000, 230.0, 1.0)], {})
+    huge_seq = Batch([("AAPL.US", 2**70, 1_700_000_000_001, 230.0, 1.0), ("AAPL.US", 3, 5, 1.0, 1.0)], {})
+    with caplog.at_level("WARNING", logger="feed.store"):
+        store.offer(huge_seq)
+        store.offer(huge_seq)
+        store.offer(good)
+    assert (store.stats.buffered, store.stats.dropped, store.stats.errors) == (1, 4, 2)
+    assert sum("could not be encoded" in r.getMessage() for r in caplog.records) == 1

@@ -76,8 +76,9 @@ Columns = tuple[list, list, list, list, list]
 def columns(batch: Sequence[tuple]) -> Columns:
     """A batch of ticks as five columns (code, seq, time_ms, price, volume), in C.
 
-    Called by the processor as it hands a batch over: the Ticks themselves can then go
-    at once. Kept alive in a buffer for a tenth of a second, 20,000 tracked tuples a
+    Called by the processor as it hands a batch to a store on its own thread
+    (``QUOTES_STORE_PROCESS=0``; a store process gets :func:`rows`): the Ticks
+    themselves can then go at once. Kept alive in a buffer for a tenth of a second, 20,000 tracked tuples a
     second set off the feed's garbage collector hundreds of times a minute (each pass
     with every thread stopped); five lists of references to strings and numbers, which
     the collector does not track, do not.

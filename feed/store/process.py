@@ -83,6 +83,7 @@ class StoreProcess(BufferedSink):
         self._batches: deque[tuple[float, int, bytes]] = deque()  # (handed over at, ticks, rows)
         self._not_stored = 0
         self._send_errors = self._recv_errors = 0  # one counter per writing thread
+        self._encode_errors = 0  # the processor's (offer)
         self._outbox: queue.SimpleQueue[tuple[int, object]] = queue.SimpleQueue()
         self._replies: dict[int, Any] = {}
         self._ids = itertools.count(1)
@@ -102,7 +103,16 @@ class StoreProcess(BufferedSink):
             with self._lock:
                 self._not_stored += n
             return
-        buffered = self._admit(n, (time.monotonic(), n, pipe.rows(batch.ticks)))
+        try:
+            encoded = pipe.rows(batch.ticks)
+        except (OverflowError, TypeError, ValueError) as exc:  # a value MessagePack cannot hold
+            with self._lock:
+                self._dropped += n
+            self._encode_errors += 1
+            if self._encode_errors == 1:
+                log.warning("tick store: %d ticks could not be encoded (dropped, counted): %s", n, exc)
+            return
+        buffered = self._admit(n, (time.monotonic(), n, encoded))
         if buffered is not None and buffered >= SEND_AT:
             self._wake.set()
 
@@ -118,7 +128,7 @@ class StoreProcess(BufferedSink):
 
     @property
     def _errors(self) -> int:
-        return self._send_errors + self._recv_errors
+        return self._send_errors + self._recv_errors + self._encode_errors
 
     @property
     def status(self) -> StoreStatus:
