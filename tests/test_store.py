@@ -520,3 +520,19 @@ def test_with_the_store_off_nothing_is_written_and_history_says_why(sim, tmp_pat
     finally:
         m.stop()
     assert not list(tmp_path.iterdir())
+
+
+def test_a_seq_past_64_bits_is_dropped_and_counted_and_the_rest_of_its_flush_written(tmp_path):
+    from feed.sinks import Batch
+    from feed.store.sink import TickStore
+
+    now_ms = int(time.time() * 1000)
+    store = TickStore(tmp_path, flush_every=0.1).start()
+    try:
+        rows = [("AAPL.US", i, now_ms + i, 230.0, 1.0) for i in range(1, 4)]
+        store.offer(Batch([*rows[:2], ("AAPL.US", 2**63, now_ms + 2, 230.0, 1.0), rows[2]], {}))
+        assert wait_until(lambda: store.stats.delivered == 3, 10)
+        assert store.stats.dropped == 1
+    finally:
+        store.stop()
+        store.join(10)

@@ -213,7 +213,14 @@ class TickStore(BufferedSink):
         from feed.store import service
 
         columns = [list(itertools.chain.from_iterable(b[i] for _, b in batches)) for i in range(5)]
-        table = schema.columns_table(columns)
+        try:
+            table = schema.columns_table(columns)
+        except OverflowError:  # a seq or time past 64 bits: drop and count those, keep the rest
+            columns, bad = _in_range(columns)
+            with self._lock:
+                self._dropped += bad
+            log.warning("tick store: %d ticks with a seq or time past 64 bits were dropped (counted)", bad)
+            table = schema.columns_table(columns)
         groups = schema.minute_groups(table)
         fresh = {g[0] for g in groups} - self.seen
         if fresh:
@@ -283,3 +290,13 @@ class TickStore(BufferedSink):
         with self._lock:
             batches = list(self._batches)
         return [row for _, columns in batches for row in zip(*columns, strict=True)]
+
+
+_INT64 = range(-(2**63), 2**63)
+
+
+def _in_range(columns: list[list]) -> tuple[list[list], int]:
+    """The rows whose seq and time fit the table's BIGINT columns, and how many did not."""
+    keep = [s in _INT64 and t in _INT64 for s, t in zip(columns[1], columns[2], strict=True)]
+    kept = [[v for v, k in zip(c, keep, strict=True) if k] for c in columns]
+    return kept, keep.count(False)
