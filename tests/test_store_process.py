@@ -29,7 +29,7 @@ def _store_process(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_frames_round_trip_ticks_and_messages_and_end_cleanly():
     ticks = [tuple.__new__(Tick, ("AAPL.US", i, 1_700_000_000_000 + i, 230.5 + i, 100.0)) for i in range(3)]
     buf = io.BytesIO()
-    batches = [(1.5, pipe.rows(ticks)), (2.5, pipe.rows([("700.HK", 9, 5, 1.5, 0.0)]))]
+    batches = [(1.5, pipe.packed(ticks)), (2.5, pipe.packed([("700.HK", 9, 5, 1.5, 0.0)]))]
     pipe.write(buf, pipe.TICKS, pipe.ticks(batches))
     pipe.write(buf, pipe.REQUEST, pipe.dumps((7, {"a": 1})))
     pipe.write(buf, pipe.STOP)
@@ -113,10 +113,10 @@ def test_the_store_process_counts_a_bad_frame_and_writes_the_rest(tmp_path):
     ticks = [("AAPL.US", i, int(now * 1000) + i, 230.0 + i / 100, 10.0) for i in range(1, 6)]
     stdin, stdout = io.BytesIO(), io.BytesIO()
     pipe.write(stdin, pipe.REQUEST, b"not a pickle")
-    wrong_type = pipe.rows([("AAPL.US", "x", 1, 2.0, 3.0)])  # a seq that is not an integer
+    wrong_type = pipe.packed([("AAPL.US", "x", 1, 2.0, 3.0)])  # a seq that is not an integer
     pipe.write(stdin, pipe.TICKS, pipe.ticks([(time.monotonic(), wrong_type)]))
     pipe.write(stdin, pipe.TICKS, b"\xc1 not MessagePack")
-    pipe.write(stdin, pipe.TICKS, pipe.ticks([(time.monotonic(), pipe.rows(ticks))]))
+    pipe.write(stdin, pipe.TICKS, pipe.ticks([(time.monotonic(), pipe.packed(ticks))]))
     pipe.write(stdin, pipe.STOP)
     stdin.seek(0)
     settings = {"directory": str(tmp_path), "retention_days": 30, "capacity": 1000, "flush_every": 0.1}

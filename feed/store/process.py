@@ -51,7 +51,7 @@ log = logging.getLogger("feed.store")
 
 SEND_EVERY = 0.1  # seconds between hand-overs to the child (sooner when much waits)
 # Ticks per frame, and waiting that wakes the sender early. Each batch was encoded as
-# it was handed over (pipe.rows); a frame only splices those bytes together.
+# it was handed over (pipe.packed); a frame only splices those bytes together.
 CHUNK = SEND_AT = 2_000
 RESTART_AFTER = 5.0  # seconds after the child died before a new one starts
 STOP_WAIT = 20.0  # seconds the sender waits, at stop, for the child to close the database
@@ -80,7 +80,7 @@ class StoreProcess(BufferedSink):
         }
         self.to_processor = to_processor
         self._note = note
-        self._batches: deque[tuple[float, int, bytes]] = deque()  # (handed over at, ticks, rows)
+        self._batches: deque[tuple[float, int, bytes]] = deque()  # (handed over at, ticks, packed)
         self._not_stored = 0
         self._send_errors = self._recv_errors = 0  # one counter per writing thread
         self._encode_errors = 0  # the processor's (offer)
@@ -104,7 +104,7 @@ class StoreProcess(BufferedSink):
                 self._not_stored += n
             return
         try:
-            encoded = pipe.rows(batch.ticks)
+            encoded = pipe.packed(batch.ticks)
         except (OverflowError, TypeError, ValueError) as exc:  # a value MessagePack cannot hold
             with self._lock:
                 self._dropped += n
