@@ -147,7 +147,7 @@ def test_what_does_not_fit_the_feeds_buffer_is_dropped_counted_and_logged_once(t
     ]
 
 
-def test_a_batch_that_cannot_be_encoded_is_dropped_and_counted_and_the_next_is_kept(tmp_path, caplog):
+def test_ticks_past_64_bits_are_dropped_and_counted_at_the_hand_over_and_the_rest_kept(tmp_path, caplog):
     from feed.sinks import Batch
     from feed.store.process import StoreProcess
 
@@ -158,5 +158,7 @@ def test_a_batch_that_cannot_be_encoded_is_dropped_and_counted_and_the_next_is_k
         store.offer(huge_seq)
         store.offer(huge_seq)
         store.offer(good)
-    assert (store.stats.buffered, store.stats.dropped, store.stats.errors) == (1, 4, 2)
-    assert sum("could not be encoded" in r.getMessage() for r in caplog.records) == 1
+    assert (store.stats.buffered, store.stats.dropped, store.stats.errors) == (3, 2, 0)
+    sent = [pipe.batches(pipe.ticks([(0.0, b[2])]))[0][1] for b in store._batches]
+    assert [c[1] for c in sent] == [[3], [3], [1]]  # each batch's seq column: the huge one is gone
+    assert sum("past 64 bits" in r.getMessage() for r in caplog.records) == 1

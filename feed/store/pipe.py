@@ -28,8 +28,8 @@ from typing import BinaryIO
 import msgspec
 
 __all__ = [
-    "NOTE", "PROCESSOR", "REPLY", "REQUEST", "STATUS", "STOP", "TICKS",
-    "Columns", "batches", "columns", "dumps", "loads", "packed", "read", "ticks", "write",
+    "BIGINT", "NOTE", "PROCESSOR", "REPLY", "REQUEST", "STATUS", "STOP", "TICKS",
+    "Columns", "batches", "columns", "dumps", "fits", "loads", "packed", "read", "ticks", "write",
 ]  # fmt: skip
 
 TICKS, REQUEST, STOP = b"T", b"Q", b"S"
@@ -78,12 +78,21 @@ def columns(batch: Sequence[tuple]) -> Columns:
 
     Called by the processor as it hands a batch to a store on its own thread
     (``QUOTES_STORE_PROCESS=0``; a store process gets :func:`packed`): the Ticks
-    themselves can then go at once. Kept alive in a buffer for a tenth of a second, 20,000 tracked tuples a
-    second set off the feed's garbage collector hundreds of times a minute (each pass
-    with every thread stopped); five lists of references to strings and numbers, which
-    the collector does not track, do not.
+    themselves can then go at once. Kept alive in a buffer for a tenth of a second,
+    20,000 tracked tuples a second set off the feed's garbage collector hundreds of
+    times a minute (each pass with every thread stopped); five lists of references to
+    strings and numbers, which the collector does not track, do not.
     """
     return tuple(list(map(f, batch)) for f in _FIELDS)  # type: ignore[return-value]
+
+
+BIGINT = range(-(2**63), 2**63)  # what the store's seq and time_ms columns hold
+
+
+def fits(tick: Sequence) -> bool:
+    """Whether a (code, seq, time_ms, price, volume) tick's integers fit the store's
+    BIGINT columns. The codec takes any integer seq; the store keeps only these."""
+    return tick[1] in BIGINT and tick[2] in BIGINT
 
 
 _ENCODE = msgspec.msgpack.Encoder().encode

@@ -82,8 +82,8 @@ class StoreProcess(BufferedSink):
         self._note = note
         self._batches: deque[tuple[float, int, bytes]] = deque()  # (handed over at, ticks, packed)
         self._not_stored = 0
+        self._warned_unfit = False
         self._send_errors = self._recv_errors = 0  # one counter per writing thread
-        self._encode_errors = 0  # the processor's (offer)
         self._outbox: queue.SimpleQueue[tuple[int, object]] = queue.SimpleQueue()
         self._replies: dict[int, Any] = {}
         self._ids = itertools.count(1)
@@ -105,16 +105,25 @@ class StoreProcess(BufferedSink):
             return
         try:
             encoded = pipe.packed(batch.ticks)
-        except (OverflowError, TypeError, ValueError) as exc:  # a value MessagePack cannot hold
-            with self._lock:
-                self._dropped += n
-            self._encode_errors += 1
-            if self._encode_errors == 1:
-                log.warning("tick store: %d ticks could not be encoded (dropped, counted): %s", n, exc)
-            return
+        except OverflowError:  # an integer MessagePack cannot hold: keep the ticks that fit
+            kept = [t for t in batch.ticks if pipe.fits(t)]
+            self._unfit(n - len(kept))
+            n = len(kept)
+            if not n:
+                return
+            encoded = pipe.packed(kept)
         buffered = self._admit(n, (time.monotonic(), n, encoded))
         if buffered is not None and buffered >= SEND_AT:
             self._wake.set()
+
+    def _unfit(self, n: int) -> None:
+        """Ticks whose seq or time is past 64 bits (:func:`feed.store.pipe.fits`): dropped,
+        counted, logged once. The store process drops those between 2**63 and 2**64 itself."""
+        with self._lock:
+            self._dropped += n
+            first, self._warned_unfit = not self._warned_unfit, True
+        if first:
+            log.warning("tick store: %d ticks with a seq or time past 64 bits were dropped (counted)", n)
 
     def submit(self, message: object) -> None:
         rid = 0
@@ -128,7 +137,7 @@ class StoreProcess(BufferedSink):
 
     @property
     def _errors(self) -> int:
-        return self._send_errors + self._recv_errors + self._encode_errors
+        return self._send_errors + self._recv_errors
 
     @property
     def status(self) -> StoreStatus:

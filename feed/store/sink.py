@@ -216,11 +216,12 @@ class TickStore(BufferedSink):
         try:
             table = schema.columns_table(columns)
         except OverflowError:  # a seq or time past 64 bits: drop and count those, keep the rest
-            columns, bad = _in_range(columns)
+            rows = [t for t in zip(*columns, strict=True) if pipe.fits(t)]
+            bad, columns = len(columns[0]) - len(rows), [list(c) for c in zip(*rows, strict=True)]
             with self._lock:
                 self._dropped += bad
             log.warning("tick store: %d ticks with a seq or time past 64 bits were dropped (counted)", bad)
-            table = schema.columns_table(columns)
+            table = schema.columns_table(columns or [[] for _ in range(5)])
         groups = schema.minute_groups(table)
         fresh = {g[0] for g in groups} - self.seen
         if fresh:
@@ -290,13 +291,3 @@ class TickStore(BufferedSink):
         with self._lock:
             batches = list(self._batches)
         return [row for _, columns in batches for row in zip(*columns, strict=True)]
-
-
-_INT64 = range(-(2**63), 2**63)
-
-
-def _in_range(columns: list[list]) -> tuple[list[list], int]:
-    """The rows whose seq and time fit the table's BIGINT columns, and how many did not."""
-    keep = [s in _INT64 and t in _INT64 for s, t in zip(columns[1], columns[2], strict=True)]
-    kept = [[v for v, k in zip(c, keep, strict=True) if k] for c in columns]
-    return kept, keep.count(False)
