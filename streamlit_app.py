@@ -90,7 +90,7 @@ def _board(status: object) -> Board:
     """Live: the board every session shares (built once per snapshot version), this viewer's
     market on top. Paused: this session's frozen rows, built here."""
     if view.live:
-        return BOARDS.get(manager, state.watchlist, tr, status).only(choice)  # type: ignore[arg-type]
+        return BOARDS.get(manager, state.watchlist, tr, status, state.run_every).only(choice)  # type: ignore[arg-type]
     return build_board(view, tuple(codes), tr, status)  # type: ignore[arg-type]
 
 

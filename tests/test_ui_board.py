@@ -53,6 +53,18 @@ def test_a_new_version_is_built_once_the_board_has_aged() -> None:
     assert second is not first and second.version == 2 and boards.builds == 2
 
 
+def test_a_viewer_never_gets_the_last_beats_board_when_a_newer_version_exists() -> None:
+    """At a 0.5 s refresh, a board built at the previous beat (just under 0.5 s old) is stale."""
+    feed, boards = FakeFeed(), Boards(coalesce=0.5)
+    first = boards.get(feed, CODES, EN, None, 0.5)
+    object.__setattr__(first, "made_at", first.made_at - 0.45)  # the previous beat, rerun a bit early
+    feed.version = 2
+    assert boards.get(feed, CODES, EN, None) is first  # the plain window still shares it
+    second = boards.get(feed, CODES, EN, None, 0.5)
+    assert second is not first and second.version == 2
+    assert boards.get(feed, CODES, EN, None, 0.5) is second  # same beat: shared
+
+
 def test_an_unchanged_feed_is_rebuilt_once_a_second_for_ages_and_phases() -> None:
     feed, boards = FakeFeed(), Boards(coalesce=0.05)
     first = boards.get(feed, CODES, EN, None)

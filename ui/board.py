@@ -10,7 +10,10 @@ cheap step on top (:meth:`Board.only`, the column config).
 Versions change several times a second under load while tabs rerun at their own phase,
 so a board younger than ``coalesce`` seconds is served even when a newer version exists:
 a viewer sees prices at most that much older than the feed's, and a server with N tabs
-builds at most ``1/coalesce`` boards a second instead of N. Thread ownership: the board
+builds at most ``1/coalesce`` boards a second instead of N. The window is also at most
+half the viewer's refresh period: a board from this beat is shared, one from the last
+beat is not (at a 0.5 s refresh a 0.5 s window served the previous beat's board whenever
+the rerun came a few ms early, and the page showed each price one period late). Thread ownership: the board
 cache is shared by Streamlit's script threads; one lock guards its dict, and a board,
 once built, is immutable.
 """
@@ -92,7 +95,17 @@ class Boards:
         self._lock = threading.Lock()  # held for the build too: a second session waits, then shares
         self.builds = 0
 
-    def get(self, manager: Any, codes: tuple[str, ...], tr: Translator, status: FeedStatus | None) -> Board:
+    def get(
+        self,
+        manager: Any,
+        codes: tuple[str, ...],
+        tr: Translator,
+        status: FeedStatus | None,
+        period: float | None = None,
+    ) -> Board:
+        """The shared board for ``codes`` in ``tr``'s language, for a viewer who redraws every
+        ``period`` seconds (None: paused or unknown, the plain coalescing window)."""
+        window = min(self.coalesce, period / 2) if period else self.coalesce
         key = (id(manager), codes, tr.lang, bool(status is not None and status.auth_error))
         version = manager.snapshot_state().version
         with self._lock:
@@ -103,7 +116,7 @@ class Boards:
             if (
                 held is not None
                 and age is not None
-                and (age < self.coalesce or held.version == version)
+                and (age < window or held.version == version)
                 and age < 1.0
             ):
                 self._boards.move_to_end(key)

@@ -151,7 +151,7 @@ def test_two_replicas_show_each_pushed_price_within_1s_of_each_other(
     # it two pages at the default 1 s were up to ~1.1 s apart (1.07-1.13 s on a loaded
     # 2-core CI machine), their timers at the phases they loaded at. Each page shows the
     # price within 3 s of the push (a period, the publisher's and reader's 0.1 s looks,
-    # the shared frame's rebuild at most every 0.2 s, the render: 2.08 s in one loaded CI
+    # the shared board reused for at most half a period, the render: 2.08 s in one loaded CI
     # run); the two within 1 s of each other, at 1 s and, after the sidebar's change (a
     # new timer, started on the new beat), at 0.5 s.
     for late_a, late_b, apart in _spreads(feed, pages, ("123.45", "124.56", "122.34")):
