@@ -3,9 +3,10 @@
 One thread (``feed-processor``) drains the ingest queue (ticks from every link) and its
 inbox (typed messages from the supervisor and the reference-data worker), applies them,
 and publishes one frozen :class:`~feed.snapshot.Snapshot` per batch: collect first,
-process in one place. It decides what reference data is missing (a new code's seed,
-a previous close a new session made stale, a minute path) and sends jobs for it; a
-reader or the view never does.
+process in one place. Only then does it hand the batch to the sinks (the tick store,
+the quote service), so their hand-over is not on a tick's path to the snapshot. It
+decides what reference data is missing (a new code's seed, a previous close a new
+session made stale, a minute path) and sends jobs for it; a reader or the view never does.
 
 Every item is guarded: an exception in one message or one tick batch is logged,
 counted in ``Snapshot.errors`` (and so in ``status()``), and the loop goes on.
@@ -116,10 +117,15 @@ class Processor(Worker):
             now = time.monotonic()
             if not self._drain_inbox(now):
                 break
-            changed = self._apply_ticks(now)
-            if changed or self._dirty or now - last_publish >= 0.5:
+            batch = self._apply_ticks(now)
+            if batch is not None or self._dirty or now - last_publish >= 0.5:
                 self._guard("publish", self._publish, now)
                 last_publish = now
+            if batch is not None and self._sinks:
+                # After the publish: a sink's hand-over (the store packs its columns) is
+                # not on the path from a tick to the snapshot that shows it.
+                for sink in self._sinks:
+                    self._guard("sink offer", sink.offer, batch)
             if self._outbox:
                 jobs, self._outbox = self._outbox, []
                 self._days.expect(c for job in jobs if isinstance(job, FetchDaily) for c in job.codes)
@@ -152,16 +158,17 @@ class Processor(Worker):
                 return False
             self._guard(type(msg).__name__, self._handle, msg, now)
 
-    def _apply_ticks(self, now: float) -> bool:
+    def _apply_ticks(self, now: float) -> Batch | None:
+        """The book takes the queued ticks; the accepted ones, for the sinks (None: none)."""
         ticks = self._ingest.drain()
         if not ticks:
-            return False
+            return None
         accepted = self._guard("tick batch", self._book.apply, ticks, now)
         self._after_ticks(accepted or [], now)
-        return bool(accepted)
+        return Batch(accepted, self._watch.markets) if accepted else None
 
     def _after_ticks(self, accepted: list[Tick], now: float) -> None:
-        """Follow-ups of a batch: previous closes, paths, gap-fill state, then the sinks."""
+        """Follow-ups of a batch: previous closes, paths, gap-fill state."""
         markets = self._watch.markets
         codes = self._book.take_touched()
         for code in codes:
@@ -177,10 +184,6 @@ class Processor(Worker):
             self._days.apply(accepted, markets)
         if self._recovering and accepted:
             self._end_recovery_for({t.code for t in accepted})
-        if self._sinks and accepted:
-            batch = Batch(accepted, markets)
-            for sink in self._sinks:
-                self._guard("sink offer", sink.offer, batch)
 
     def _refresh_path(self, code: str) -> None:
         series = self._book.history.get(code)
