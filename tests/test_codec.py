@@ -1,3 +1,4 @@
+import json
 import math
 
 import orjson
@@ -57,6 +58,30 @@ def test_seq_beyond_float_precision_is_kept_exact():
     big = 2**60 + 1
     tick = decode(encode_tick_push("700.HK", big, 1751068801000, "410.5", "1", "1"))
     assert tick.seq == big
+
+
+NOW = 1751068801000
+
+
+def _push(seq: object, time_ms: object) -> str:
+    data = {"code": "700.HK", "seq": seq, "tick_time": time_ms, "price": "410.5", "volume": "1"}
+    return json.dumps({"cmd_id": 22998, "data": data})  # the stdlib writes any integer
+
+
+@pytest.mark.parametrize("as_text", [False, True])
+@pytest.mark.parametrize(
+    ("seq", "time_ms"),
+    [(2**63, NOW), (2**64 - 1, NOW), (2**64, NOW), (-(2**63) - 1, NOW), (1, 2**63), (1, 2**64 - 1)],
+)
+def test_a_seq_or_time_past_64_bits_is_refused_by_both_ways(seq, time_ms, as_text):
+    """msgspec reads up to 2**64 - 1 on the hot path; nothing downstream holds past 2**63 - 1."""
+    for value in (seq, time_ms), (str(seq), str(time_ms)):
+        event = decode(_push(*value) if as_text else _push(*value).encode())
+        assert isinstance(event, Rejected) and event.reason == DropReason.MALFORMED, value
+        # orjson reads an integer literal past 64 bits as a float: that is named instead.
+        assert ("64 bits" in event.detail or "2**53" in event.detail) and event.code == "700.HK"
+    edge = decode(_push(2**63 - 1, 2**63 - 1))
+    assert isinstance(edge, Tick) and edge.seq == edge.time_ms == 2**63 - 1
 
 
 def test_ten_digit_tick_time_is_read_as_seconds():

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import msgspec
 import orjson
@@ -174,12 +174,19 @@ _loads = orjson.loads
 _new_tuple = tuple.__new__
 _TICK_PUSH = int(Cmd.TICK_PUSH)
 _INF = math.inf
+# A seq or time past a signed 64-bit integer is garbage, and nothing downstream (the
+# store's BIGINT columns, Arrow, MessagePack) could hold it: both ways refuse it here.
+_I64_MIN, _I64_END = -(2**63), 2**63
+_F53 = float(2**53)  # past this a float is not one exact integer
+# The hot path's bounds, checked in C; outside them a push goes the careful way.
+_Seq = Annotated[int, msgspec.Meta(ge=_I64_MIN, le=_I64_END - 1)]
+_EpochMs = Annotated[int, msgspec.Meta(ge=100_000_000_000, le=_I64_END - 1)]  # seconds: the careful way
 
 
 class _PushData(msgspec.Struct, gc=False):
     code: str
-    seq: int
-    tick_time: int
+    seq: _Seq
+    tick_time: _EpochMs
     price: float
     volume: float = 0.0
 
@@ -228,6 +235,8 @@ def parse_epoch_ms(value: object) -> int:
     n = _integer(value)
     if n <= 0:
         raise ValueError("timestamp must be positive")
+    if n >= _I64_END:
+        raise ValueError("timestamp does not fit 64 bits")
     return n * 1000 if n < 100_000_000_000 else n
 
 
@@ -248,6 +257,10 @@ def _integer(value: object) -> int:
 
 def _finite(value: object) -> float:
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        if abs(value) > _F53:
+            # Not the integer written: orjson reads an integer literal past 64 bits as
+            # a float, and -(2**63) - 1 would come back as -(2**63).
+            raise ValueError(f"{value!r} is past 2**53, where a float stops holding every integer")
         return value
     raise TypeError(f"not an integer: {value!r}")
 
@@ -267,6 +280,8 @@ def tick_from_fields(d: dict[str, Any]) -> Tick | Rejected:
             return Rejected(reason=DropReason.MALFORMED, detail="price is not a number", code=code)
         price = float(raw_price)
         seq = _integer(d["seq"])
+        if not _I64_MIN <= seq < _I64_END:
+            raise ValueError("seq does not fit 64 bits")
         time_ms = parse_epoch_ms(d["tick_time"])
         raw_volume = d.get("volume", "0")
         volume = float(raw_volume) if raw_volume not in (None, "") else 0.0
@@ -296,7 +311,7 @@ def decode(frame: str | bytes) -> Event:
         pass
     else:  # a well-formed push; its values still have to be sane (the careful way names why not)
         price, time_ms, volume = d.price, d.tick_time, d.volume
-        if d.code and 0.0 < price < _INF and time_ms >= 100_000_000_000 and 0.0 <= volume < _INF:
+        if d.code and 0.0 < price < _INF and 0.0 <= volume < _INF:
             return _new_tuple(Tick, (d.code, d.seq, time_ms, price, volume))
     try:
         msg = _loads(frame)

@@ -91,7 +91,8 @@ BIGINT = range(-(2**63), 2**63)  # what the store's seq and time_ms columns hold
 
 def fits(tick: Sequence) -> bool:
     """Whether a (code, seq, time_ms, price, volume) tick's integers fit the store's
-    BIGINT columns. The codec takes any integer seq; the store keeps only these."""
+    BIGINT columns. The codec refuses a seq or time past 64 bits; this guards ticks
+    made anywhere else (a script's own sink, a test)."""
     return tick[1] in BIGINT and tick[2] in BIGINT
 
 
