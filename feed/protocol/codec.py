@@ -174,11 +174,9 @@ _loads = orjson.loads
 _new_tuple = tuple.__new__
 _TICK_PUSH = int(Cmd.TICK_PUSH)
 _INF = math.inf
-# A seq or time past a signed 64-bit integer is garbage, and nothing downstream (the
-# store's BIGINT columns, Arrow, MessagePack) could hold it: both ways refuse it here.
+# A seq or time past 64 bits is garbage nothing downstream holds (the store's BIGINT,
+# Arrow, MessagePack): both ways refuse it, the hot path in C, the careful way below.
 _I64_MIN, _I64_END = -(2**63), 2**63
-_F53 = float(2**53)  # past this a float is not one exact integer
-# The hot path's bounds, checked in C; outside them a push goes the careful way.
 _Seq = Annotated[int, msgspec.Meta(ge=_I64_MIN, le=_I64_END - 1)]
 _EpochMs = Annotated[int, msgspec.Meta(ge=100_000_000_000, le=_I64_END - 1)]  # seconds: the careful way
 
@@ -233,10 +231,8 @@ def parse_epoch_ms(value: object) -> int:
     Raises ValueError/TypeError on anything else (bools included).
     """
     n = _integer(value)
-    if n <= 0:
-        raise ValueError("timestamp must be positive")
-    if n >= _I64_END:
-        raise ValueError("timestamp does not fit 64 bits")
+    if not 0 < n < _I64_END:
+        raise ValueError("timestamp must be positive" if n <= 0 else "timestamp does not fit 64 bits")
     return n * 1000 if n < 100_000_000_000 else n
 
 
@@ -257,9 +253,7 @@ def _integer(value: object) -> int:
 
 def _finite(value: object) -> float:
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        if abs(value) > _F53:
-            # Not the integer written: orjson reads an integer literal past 64 bits as
-            # a float, and -(2**63) - 1 would come back as -(2**63).
+        if abs(value) > 2**53:  # as msgspec: orjson reads -(2**63) - 1 as a float, -(2**63)
             raise ValueError(f"{value!r} is past 2**53, where a float stops holding every integer")
         return value
     raise TypeError(f"not an integer: {value!r}")
