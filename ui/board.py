@@ -13,9 +13,10 @@ a viewer sees prices at most that much older than the feed's, and a server with 
 builds at most ``1/coalesce`` boards a second instead of N. The window is also at most
 half the viewer's refresh period: a board from this beat is shared, one from the last
 beat is not (at a 0.5 s refresh a 0.5 s window served the previous beat's board whenever
-the rerun came a few ms early, and the page showed each price one period late). Thread ownership: the board
-cache is shared by Streamlit's script threads; one lock guards its dict, and a board,
-once built, is immutable.
+the rerun came a few ms early, and the page showed each price one period late).
+
+Thread ownership: the board cache is shared by Streamlit's script threads; one lock
+guards its dict, and a board, once built, is immutable.
 """
 
 from __future__ import annotations
