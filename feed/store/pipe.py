@@ -27,6 +27,8 @@ from typing import BinaryIO
 
 import msgspec
 
+from feed.protocol.codec import INT64
+
 __all__ = [
     "BIGINT", "NOTE", "PROCESSOR", "REPLY", "REQUEST", "STATUS", "STOP", "TICKS",
     "Columns", "batches", "columns", "dumps", "fits", "loads", "packed", "read", "ticks", "write",
@@ -86,7 +88,7 @@ def columns(batch: Sequence[tuple]) -> Columns:
     return tuple(list(map(f, batch)) for f in _FIELDS)  # type: ignore[return-value]
 
 
-BIGINT = range(-(2**63), 2**63)  # what the store's seq and time_ms columns hold
+BIGINT = INT64  # what the store's seq and time_ms columns hold: the codec's own bound
 
 
 def fits(tick: Sequence) -> bool:
